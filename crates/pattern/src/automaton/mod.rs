@@ -1,0 +1,397 @@
+//! The rule automaton.
+//!
+//! Every sub-rule is a conjunction of field conditions sorted by path; the
+//! automaton is the trie of those sequences. A state has one transition per
+//! field; a transition holds the merged value index of every condition on
+//! that field out of that state, and each condition leads to its own next
+//! state (two rules share a state only while their conditions are identical).
+//! Reaching a state that ends sub-rules matches their rules.
+//!
+//! Matching walks the trie once per event, depth first, from the start state:
+//! at each transition it looks the field's values up in the value index and
+//! follows the targets, carrying the array trail of the values used so far so
+//! that two fields of one rule are never satisfied by different elements of
+//! the same array. Work is proportional to the states reached, not to the
+//! number of rules.
+
+pub(crate) mod values;
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::pattern::{Op, Pattern};
+use crate::scan::{self, FieldValue, Kind, NIL, PathTrie, ScanBuffers, TrailStep};
+use crate::search::MatchSet;
+use values::{Leaf, LookupBuffers, ValueIndex, ValueIndexBuilder};
+
+#[derive(Clone, Debug, Default)]
+struct State {
+    /// Rules matched on reaching this state.
+    rules: Vec<u32>,
+    transitions: Vec<Transition>,
+}
+
+#[derive(Clone, Debug)]
+struct Transition {
+    field: u32,
+    /// Positive tests → next states.
+    positive: ValueIndex,
+    /// Next states taken when the field has no value (`exists: false`).
+    absent: Vec<u32>,
+    /// Next state of each `anything-but` condition.
+    anything_but: Vec<u32>,
+    /// Excluded values → index into `anything_but`.
+    excluded: ValueIndex,
+}
+
+/// The compiled automaton for a set of rules.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Automaton {
+    pub(crate) trie: PathTrie,
+    pub(crate) fields: Vec<String>,
+    states: Vec<State>,
+    max_anything_but: usize,
+}
+
+#[derive(Default)]
+struct StateBuilder {
+    rules: Vec<u32>,
+    /// field → (conditions → next state)
+    transitions: BTreeMap<u32, HashMap<Vec<Op>, u32>>,
+}
+
+impl Automaton {
+    /// Builds the automaton for `(rule id, pattern)` pairs.
+    pub(crate) fn build<'a>(rules: impl IntoIterator<Item = (u32, &'a Pattern)>) -> Automaton {
+        let mut field_ids: HashMap<&str, u32> = HashMap::new();
+        let mut fields: Vec<String> = Vec::new();
+        let mut states: Vec<StateBuilder> = vec![StateBuilder::default()];
+        for (rule, pattern) in rules {
+            for subrule in &pattern.subrules {
+                let mut state = 0usize;
+                for condition in subrule {
+                    let field = *field_ids.entry(condition.path.as_str()).or_insert_with(|| {
+                        fields.push(condition.path.clone());
+                        (fields.len() - 1) as u32
+                    });
+                    let next_id = states.len() as u32;
+                    let edges = states[state].transitions.entry(field).or_default();
+                    let next = *edges.entry(condition.ops.clone()).or_insert(next_id);
+                    if next == next_id {
+                        states.push(StateBuilder::default());
+                    }
+                    state = next as usize;
+                }
+                if !states[state].rules.contains(&rule) {
+                    states[state].rules.push(rule);
+                }
+            }
+        }
+        let mut max_anything_but = 0;
+        let states: Vec<State> = states
+            .into_iter()
+            .map(|builder| State {
+                rules: builder.rules,
+                transitions: builder
+                    .transitions
+                    .into_iter()
+                    .map(|(field, edges)| {
+                        let t = freeze(field, edges);
+                        max_anything_but = max_anything_but.max(t.anything_but.len());
+                        t
+                    })
+                    .collect(),
+            })
+            .collect();
+        Automaton {
+            trie: PathTrie::build(&fields),
+            fields,
+            states,
+            max_anything_but,
+        }
+    }
+
+    /// Approximate heap bytes held.
+    pub(crate) fn memory_usage(&self) -> usize {
+        self.trie.memory_usage()
+            + self.fields.iter().map(|f| f.len() + 24).sum::<usize>()
+            + self
+                .states
+                .iter()
+                .map(|s| {
+                    std::mem::size_of::<State>()
+                        + s.rules.len() * 4
+                        + s.transitions
+                            .iter()
+                            .map(|t| {
+                                std::mem::size_of::<Transition>()
+                                    + t.positive.memory_usage()
+                                    + t.excluded.memory_usage()
+                                    + (t.absent.len() + t.anything_but.len()) * 4
+                            })
+                            .sum::<usize>()
+                })
+                .sum::<usize>()
+    }
+
+    /// Matches one event, adding matched rule ids to `set`.
+    pub(crate) fn run(
+        &self,
+        event: &[u8],
+        validate: bool,
+        max_depth: usize,
+        work: &mut Work,
+        set: &mut MatchSet,
+    ) -> Result<(), crate::EventError> {
+        work.prepare(self);
+        scan::scan(&self.trie, event, validate, max_depth, &mut work.scan)?;
+        // Link each field's values.
+        for (i, v) in work.scan.values.iter_mut().enumerate() {
+            if v.field != NIL {
+                v.next = work.heads[v.field as usize];
+                work.heads[v.field as usize] = i as u32;
+            }
+        }
+        self.walk(event, work, set);
+        for v in &work.scan.values {
+            if v.field != NIL {
+                work.heads[v.field as usize] = NIL;
+            }
+        }
+        Ok(())
+    }
+
+    fn walk(&self, event: &[u8], work: &mut Work, set: &mut MatchSet) {
+        let Work {
+            scan,
+            heads,
+            stack,
+            arena,
+            visited,
+            reached,
+            excluded_stamp,
+            generation,
+            lookup_generation,
+            lookup,
+            targets,
+            ..
+        } = work;
+        *generation = generation.wrapping_add(1);
+        if *generation == 0 {
+            visited.iter_mut().for_each(|v| *v = 0);
+            *generation = 1;
+        }
+        let generation = *generation;
+        arena.clear();
+        stack.clear();
+        stack.push(Frame {
+            state: 0,
+            trail_start: 0,
+            trail_len: 0,
+        });
+        while let Some(frame) = stack.pop() {
+            let state_id = frame.state as usize;
+            if frame.trail_len == 0 {
+                // Reached without array constraints: any other visit of this
+                // state is subsumed.
+                if visited[state_id] == generation {
+                    continue;
+                }
+                visited[state_id] = generation;
+            }
+            let state = &self.states[state_id];
+            for &rule in &state.rules {
+                set.insert(rule);
+            }
+            for transition in &state.transitions {
+                let mut value_index = heads[transition.field as usize];
+                if value_index == NIL {
+                    for &next in &transition.absent {
+                        stack.push(Frame {
+                            state: next,
+                            ..frame
+                        });
+                    }
+                    continue;
+                }
+                while value_index != NIL {
+                    let value: FieldValue = scan.values[value_index as usize];
+                    value_index = value.next;
+                    let (trail_start, trail_len) = if value.trail_len == 0 {
+                        (frame.trail_start, frame.trail_len)
+                    } else {
+                        let own = &scan.trails[value.trail_start as usize
+                            ..(value.trail_start + value.trail_len) as usize];
+                        match merge_trails(arena, frame.trail_start, frame.trail_len, own) {
+                            Some(merged) => merged,
+                            None => continue,
+                        }
+                    };
+                    *lookup_generation = lookup_generation.wrapping_add(1);
+                    if *lookup_generation == 0 {
+                        reached.iter_mut().for_each(|v| *v = 0);
+                        excluded_stamp.iter_mut().for_each(|v| *v = 0);
+                        *lookup_generation = 1;
+                    }
+                    let stamp = *lookup_generation;
+                    let leaf = Leaf {
+                        kind: value.kind,
+                        text: scan.bytes(event, value.text),
+                        key: if value.kind == Kind::Number {
+                            scan.bytes(event, value.key)
+                        } else {
+                            &[]
+                        },
+                    };
+                    targets.clear();
+                    transition.positive.lookup(leaf, lookup, targets);
+                    for &next in targets.iter() {
+                        if reached[next as usize] != stamp {
+                            reached[next as usize] = stamp;
+                            stack.push(Frame {
+                                state: next,
+                                trail_start,
+                                trail_len,
+                            });
+                        }
+                    }
+                    if !transition.anything_but.is_empty() {
+                        targets.clear();
+                        transition.excluded.lookup(leaf, lookup, targets);
+                        for &e in targets.iter() {
+                            excluded_stamp[e as usize] = stamp;
+                        }
+                        for (e, &next) in transition.anything_but.iter().enumerate() {
+                            if excluded_stamp[e] != stamp && reached[next as usize] != stamp {
+                                reached[next as usize] = stamp;
+                                stack.push(Frame {
+                                    state: next,
+                                    trail_start,
+                                    trail_len,
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Merges a frame's trail with a value's trail into the arena; `None` when
+/// they disagree on an element of the same array.
+fn merge_trails(
+    arena: &mut Vec<TrailStep>,
+    start: u32,
+    len: u32,
+    own: &[TrailStep],
+) -> Option<(u32, u32)> {
+    let out_start = arena.len();
+    let mut i = start as usize;
+    let end = (start + len) as usize;
+    let mut j = 0;
+    while i < end || j < own.len() {
+        let step = if j == own.len() || (i < end && arena[i].0 < own[j].0) {
+            i += 1;
+            arena[i - 1]
+        } else if i == end || own[j].0 < arena[i].0 {
+            j += 1;
+            own[j - 1]
+        } else {
+            if arena[i].1 != own[j].1 {
+                arena.truncate(out_start);
+                return None;
+            }
+            i += 1;
+            j += 1;
+            own[j - 1]
+        };
+        arena.push(step);
+    }
+    Some((out_start as u32, (arena.len() - out_start) as u32))
+}
+
+fn freeze(field: u32, edges: HashMap<Vec<Op>, u32>) -> Transition {
+    let mut positive = ValueIndexBuilder::default();
+    let mut excluded = ValueIndexBuilder::default();
+    let mut absent = Vec::new();
+    let mut anything_but = Vec::new();
+    // Deterministic order keeps results and memory use reproducible.
+    let mut edges: Vec<(Vec<Op>, u32)> = edges.into_iter().collect();
+    edges.sort_by_key(|&(_, next)| next);
+    for (ops, next) in &edges {
+        for op in ops {
+            match op {
+                Op::Exists(false) => absent.push(*next),
+                Op::AnythingBut(exclusion) => {
+                    excluded.add_exclusion(exclusion, anything_but.len() as u32);
+                    anything_but.push(*next);
+                }
+                other => positive.add(other, *next),
+            }
+        }
+    }
+    Transition {
+        field,
+        positive: positive.finish(),
+        absent,
+        anything_but,
+        excluded: excluded.finish(),
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Frame {
+    state: u32,
+    trail_start: u32,
+    trail_len: u32,
+}
+
+/// Per-thread working memory of the automaton, reused from event to event.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Work {
+    pub(crate) scan: ScanBuffers,
+    heads: Vec<u32>,
+    stack: Vec<Frame>,
+    arena: Vec<TrailStep>,
+    visited: Vec<u32>,
+    reached: Vec<u32>,
+    excluded_stamp: Vec<u32>,
+    generation: u32,
+    lookup_generation: u32,
+    lookup: LookupBuffers,
+    targets: Vec<u32>,
+}
+
+impl Work {
+    /// Sizes the buffers for `automaton` (allocates only when it grew).
+    fn prepare(&mut self, automaton: &Automaton) {
+        if self.heads.len() < automaton.fields.len() {
+            self.heads.resize(automaton.fields.len(), NIL);
+        }
+        let states = automaton.states.len();
+        if self.visited.len() < states {
+            self.visited.resize(states, 0);
+            self.reached.resize(states, 0);
+        }
+        if self.excluded_stamp.len() < automaton.max_anything_but {
+            self.excluded_stamp.resize(automaton.max_anything_but, 0);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trails_merge_or_conflict() {
+        let mut arena = vec![(0, 1), (3, 2)];
+        let merged = merge_trails(&mut arena, 0, 2, &[(1, 0), (3, 2)]).unwrap();
+        assert_eq!(
+            &arena[merged.0 as usize..][..merged.1 as usize],
+            &[(0, 1), (1, 0), (3, 2)]
+        );
+        assert!(merge_trails(&mut arena, 0, 2, &[(0, 2)]).is_none());
+        assert_eq!(arena.len(), 5);
+    }
+}

@@ -1,0 +1,459 @@
+//! Value indexes: every test on one field of one state, merged so that a value
+//! is looked up once whatever the number of tests (hash maps for exact and
+//! ignore-case values, byte tries for prefixes and suffixes, an interval index
+//! for numeric and CIDR ranges, leading-literal tries for wildcards).
+
+use std::collections::HashMap;
+
+use crate::pattern::cidr::{self, IpRange};
+use crate::pattern::wildcard::Wildcard;
+use crate::pattern::{Exclusion, NumericRange, Op};
+use crate::scan::Kind;
+use crate::text;
+
+/// A leaf value being looked up.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Leaf<'a> {
+    pub(crate) kind: Kind,
+    /// Decoded string content (strings), lexeme (numbers).
+    pub(crate) text: &'a [u8],
+    /// Order-preserving key (numbers only).
+    pub(crate) key: &'a [u8],
+}
+
+/// Reusable buffers for lookups.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct LookupBuffers {
+    folded: Vec<u8>,
+    ip_key: Vec<u8>,
+}
+
+/// A byte trie whose nodes carry targets; walking a value collects the
+/// targets of every node on its path (all prefixes of the value).
+#[derive(Clone, Debug)]
+struct ByteTrie {
+    nodes: Vec<TrieNode>,
+}
+
+#[derive(Clone, Debug, Default)]
+struct TrieNode {
+    edges: Vec<(u8, u32)>,
+    targets: Vec<u32>,
+}
+
+impl Default for ByteTrie {
+    fn default() -> Self {
+        ByteTrie {
+            nodes: vec![TrieNode::default()],
+        }
+    }
+}
+
+impl ByteTrie {
+    fn insert(&mut self, bytes: impl Iterator<Item = u8>, target: u32) {
+        let mut node = 0usize;
+        for b in bytes {
+            let edges = &self.nodes[node].edges;
+            node = match edges.binary_search_by_key(&b, |&(k, _)| k) {
+                Ok(i) => edges[i].1 as usize,
+                Err(i) => {
+                    let id = self.nodes.len();
+                    self.nodes.push(TrieNode::default());
+                    self.nodes[node].edges.insert(i, (b, id as u32));
+                    id
+                }
+            };
+        }
+        self.nodes[node].targets.push(target);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.nodes.len() == 1 && self.nodes[0].targets.is_empty()
+    }
+
+    #[inline]
+    fn collect(&self, bytes: impl Iterator<Item = u8>, out: &mut Vec<u32>) {
+        let mut node = &self.nodes[0];
+        out.extend_from_slice(&node.targets);
+        for b in bytes {
+            match node.edges.binary_search_by_key(&b, |&(k, _)| k) {
+                Ok(i) => node = &self.nodes[node.edges[i].1 as usize],
+                Err(_) => return,
+            }
+            out.extend_from_slice(&node.targets);
+        }
+    }
+
+    fn memory_usage(&self) -> usize {
+        self.nodes
+            .iter()
+            .map(|n| std::mem::size_of::<TrieNode>() + n.edges.len() * 8 + n.targets.len() * 4)
+            .sum()
+    }
+}
+
+/// Closed intervals over byte keys; a query returns every interval holding
+/// the key, in O(log n + answers). Bounds are first mapped to "slots": slot
+/// `2i+1` is the point `points[i]`, slot `2i` the gap just below it. Each
+/// interval is stored in the O(log n) segment-tree nodes covering its slots.
+#[derive(Clone, Debug, Default)]
+struct IntervalIndex {
+    points: Vec<Box<[u8]>>,
+    leaves: usize,
+    tree: Vec<Vec<u32>>,
+}
+
+type Bound = Option<(Box<[u8]>, bool)>;
+
+impl IntervalIndex {
+    fn build(intervals: &[(Bound, Bound, u32)]) -> IntervalIndex {
+        if intervals.is_empty() {
+            return IntervalIndex::default();
+        }
+        let mut points: Vec<Box<[u8]>> = intervals
+            .iter()
+            .flat_map(|(low, high, _)| [low, high])
+            .filter_map(|b| b.as_ref().map(|(k, _)| k.clone()))
+            .collect();
+        points.sort();
+        points.dedup();
+        let slots = 2 * points.len() + 1;
+        let leaves = slots.next_power_of_two();
+        let mut tree: Vec<Vec<u32>> = vec![Vec::new(); 2 * leaves];
+        let slot_of = |key: &[u8]| {
+            2 * points
+                .binary_search_by(|p| p.as_ref().cmp(key))
+                .unwrap_or(0)
+                + 1
+        };
+        for (low, high, target) in intervals {
+            let first = match low {
+                None => 0,
+                Some((k, true)) => slot_of(k),
+                Some((k, false)) => slot_of(k) + 1,
+            };
+            let last = match high {
+                None => slots - 1,
+                Some((k, true)) => slot_of(k),
+                Some((k, false)) => slot_of(k) - 1,
+            };
+            if first > last {
+                continue;
+            }
+            let (mut l, mut r) = (first + leaves, last + leaves + 1);
+            while l < r {
+                if l & 1 == 1 {
+                    tree[l].push(*target);
+                    l += 1;
+                }
+                if r & 1 == 1 {
+                    r -= 1;
+                    tree[r].push(*target);
+                }
+                l >>= 1;
+                r >>= 1;
+            }
+        }
+        IntervalIndex {
+            points,
+            leaves,
+            tree,
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.tree.is_empty()
+    }
+
+    #[inline]
+    fn query(&self, key: &[u8], out: &mut Vec<u32>) {
+        if self.tree.is_empty() {
+            return;
+        }
+        let slot = match self.points.binary_search_by(|p| p.as_ref().cmp(key)) {
+            Ok(i) => 2 * i + 1,
+            Err(i) => 2 * i,
+        };
+        let mut node = slot + self.leaves;
+        while node >= 1 {
+            out.extend_from_slice(&self.tree[node]);
+            node >>= 1;
+        }
+    }
+
+    fn memory_usage(&self) -> usize {
+        self.points.iter().map(|p| p.len() + 16).sum::<usize>()
+            + self.tree.iter().map(|t| 24 + t.len() * 4).sum::<usize>()
+    }
+}
+
+fn ip_key(v6: bool, address: u128, out: &mut Vec<u8>) {
+    out.clear();
+    out.push(u8::from(v6));
+    out.extend_from_slice(&address.to_be_bytes());
+}
+
+/// Collects the tests of one transition before freezing them.
+#[derive(Default)]
+pub(crate) struct ValueIndexBuilder {
+    index: ValueIndex,
+    ranges: Vec<(Bound, Bound, u32)>,
+    cidrs: Vec<(Bound, Bound, u32)>,
+}
+
+impl ValueIndexBuilder {
+    /// Adds one positive test leading to `target`. `Exists` and
+    /// `AnythingBut` are handled by the transition, not here.
+    pub(crate) fn add(&mut self, op: &Op, target: u32) {
+        let ix = &mut self.index;
+        match op {
+            Op::Exists(true) => ix.any_leaf.push(target),
+            Op::Exists(false) | Op::AnythingBut(_) => {}
+            Op::Null => ix.nulls.push(target),
+            Op::Bool(true) => ix.trues.push(target),
+            Op::Bool(false) => ix.falses.push(target),
+            Op::String(s) => push(&mut ix.strings, s.as_bytes(), target),
+            Op::Number(d) => push(&mut ix.numbers, d.key(), target),
+            Op::Prefix(p) => ix.prefixes.insert(p.bytes(), target),
+            Op::PrefixIgnoreCase(p) => ix.prefixes_ci.insert(text::fold(p).into_iter(), target),
+            Op::Suffix(s) => ix.suffixes.insert(s.bytes().rev(), target),
+            Op::SuffixIgnoreCase(s) => {
+                ix.suffixes_ci
+                    .insert(text::fold(s).into_iter().rev(), target);
+            }
+            Op::EqualsIgnoreCase(s) => push(&mut ix.ignore_case, &text::fold(s), target),
+            Op::Wildcard(w, _) => self.add_wildcard(w, target),
+            Op::Numeric(range) => self.ranges.push(numeric_bounds(range, target)),
+            Op::Cidr(range, _) => self.cidrs.push(cidr_bounds(range, target)),
+        }
+    }
+
+    /// Adds the values an `anything-but` excludes, each leading to `target`.
+    pub(crate) fn add_exclusion(&mut self, exclusion: &Exclusion, target: u32) {
+        match exclusion {
+            Exclusion::Strings(v) => v
+                .iter()
+                .for_each(|s| self.add(&Op::String(s.clone()), target)),
+            Exclusion::Numbers(v) => v
+                .iter()
+                .for_each(|d| self.add(&Op::Number(d.clone()), target)),
+            Exclusion::IgnoreCase(v) => {
+                v.iter()
+                    .for_each(|s| self.add(&Op::EqualsIgnoreCase(s.clone()), target));
+            }
+            Exclusion::Prefixes(v) => v
+                .iter()
+                .for_each(|s| self.add(&Op::Prefix(s.clone()), target)),
+            Exclusion::Suffixes(v) => v
+                .iter()
+                .for_each(|s| self.add(&Op::Suffix(s.clone()), target)),
+            Exclusion::Wildcards(v) => v.iter().for_each(|(w, _)| self.add_wildcard(w, target)),
+        }
+    }
+
+    fn add_wildcard(&mut self, wildcard: &Wildcard, target: u32) {
+        let ix = &mut self.index;
+        let id = ix.wildcards.len() as u32;
+        ix.wildcard_starts
+            .insert(wildcard.leading_literal().iter().copied(), id);
+        ix.wildcards.push((wildcard.clone(), target));
+    }
+
+    pub(crate) fn finish(mut self) -> ValueIndex {
+        self.index.numeric = IntervalIndex::build(&self.ranges);
+        self.index.cidr = IntervalIndex::build(&self.cidrs);
+        let ix = &mut self.index;
+        ix.needs_fold =
+            !ix.prefixes_ci.is_empty() || !ix.suffixes_ci.is_empty() || !ix.ignore_case.is_empty();
+        ix.has_string_tests = ix.needs_fold
+            || !ix.strings.is_empty()
+            || !ix.prefixes.is_empty()
+            || !ix.suffixes.is_empty()
+            || !ix.wildcards.is_empty()
+            || !ix.cidr.is_empty();
+        self.index
+    }
+}
+
+fn push(map: &mut HashMap<Box<[u8]>, Vec<u32>>, key: &[u8], target: u32) {
+    map.entry(key.into()).or_default().push(target);
+}
+
+fn numeric_bounds(range: &NumericRange, target: u32) -> (Bound, Bound, u32) {
+    let bound = |b: &Option<(crate::number::Decimal, bool)>| {
+        b.as_ref()
+            .map(|(d, inclusive)| (Box::<[u8]>::from(d.key()), *inclusive))
+    };
+    (bound(&range.low), bound(&range.high), target)
+}
+
+fn cidr_bounds(range: &IpRange, target: u32) -> (Bound, Bound, u32) {
+    let mut low = Vec::new();
+    let mut high = Vec::new();
+    ip_key(range.v6, range.low, &mut low);
+    ip_key(range.v6, range.high, &mut high);
+    (Some((low.into(), true)), Some((high.into(), true)), target)
+}
+
+/// The merged tests of one transition.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ValueIndex {
+    strings: HashMap<Box<[u8]>, Vec<u32>>,
+    numbers: HashMap<Box<[u8]>, Vec<u32>>,
+    nulls: Vec<u32>,
+    trues: Vec<u32>,
+    falses: Vec<u32>,
+    any_leaf: Vec<u32>,
+    prefixes: ByteTrie,
+    prefixes_ci: ByteTrie,
+    suffixes: ByteTrie,
+    suffixes_ci: ByteTrie,
+    ignore_case: HashMap<Box<[u8]>, Vec<u32>>,
+    wildcards: Vec<(Wildcard, u32)>,
+    wildcard_starts: ByteTrie,
+    numeric: IntervalIndex,
+    cidr: IntervalIndex,
+    needs_fold: bool,
+    has_string_tests: bool,
+}
+
+impl ValueIndex {
+    /// Appends the targets of every test `leaf` passes (possibly repeated).
+    #[inline]
+    pub(crate) fn lookup(&self, leaf: Leaf<'_>, buffers: &mut LookupBuffers, out: &mut Vec<u32>) {
+        out.extend_from_slice(&self.any_leaf);
+        match leaf.kind {
+            Kind::Null => out.extend_from_slice(&self.nulls),
+            Kind::True => out.extend_from_slice(&self.trues),
+            Kind::False => out.extend_from_slice(&self.falses),
+            Kind::Number => {
+                if let Some(t) = self.numbers.get(leaf.key) {
+                    out.extend_from_slice(t);
+                }
+                self.numeric.query(leaf.key, out);
+            }
+            Kind::String => {
+                if self.has_string_tests {
+                    self.lookup_string(leaf.text, buffers, out);
+                }
+            }
+        }
+    }
+
+    fn lookup_string(&self, value: &[u8], buffers: &mut LookupBuffers, out: &mut Vec<u32>) {
+        if let Some(t) = self.strings.get(value) {
+            out.extend_from_slice(t);
+        }
+        self.prefixes.collect(value.iter().copied(), out);
+        self.suffixes.collect(value.iter().rev().copied(), out);
+        if self.needs_fold {
+            text::fold_into(value, &mut buffers.folded);
+            let folded = &buffers.folded;
+            if let Some(t) = self.ignore_case.get(folded.as_slice()) {
+                out.extend_from_slice(t);
+            }
+            self.prefixes_ci.collect(folded.iter().copied(), out);
+            self.suffixes_ci.collect(folded.iter().rev().copied(), out);
+        }
+        if !self.wildcards.is_empty() {
+            let mark = out.len();
+            self.wildcard_starts.collect(value.iter().copied(), out);
+            // Replace candidate wildcard ids by the targets of those that match.
+            let mut write = mark;
+            for read in mark..out.len() {
+                let (wildcard, target) = &self.wildcards[out[read] as usize];
+                if wildcard.matches(value) {
+                    out[write] = *target;
+                    write += 1;
+                }
+            }
+            out.truncate(write);
+        }
+        if !self.cidr.is_empty()
+            && let Some((v6, address)) = cidr::parse_address(value)
+        {
+            ip_key(v6, address, &mut buffers.ip_key);
+            let LookupBuffers { ip_key, .. } = buffers;
+            self.cidr.query(ip_key, out);
+        }
+    }
+
+    /// Approximate heap bytes held.
+    pub(crate) fn memory_usage(&self) -> usize {
+        let map = |m: &HashMap<Box<[u8]>, Vec<u32>>| {
+            m.iter()
+                .map(|(k, v)| k.len() + 48 + v.len() * 4)
+                .sum::<usize>()
+        };
+        map(&self.strings)
+            + map(&self.numbers)
+            + map(&self.ignore_case)
+            + self.prefixes.memory_usage()
+            + self.prefixes_ci.memory_usage()
+            + self.suffixes.memory_usage()
+            + self.suffixes_ci.memory_usage()
+            + self.wildcard_starts.memory_usage()
+            + self.wildcards.len() * 48
+            + self.numeric.memory_usage()
+            + self.cidr.memory_usage()
+            + (self.nulls.len() + self.trues.len() + self.falses.len() + self.any_leaf.len()) * 4
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::number::Decimal;
+
+    fn n(s: &str) -> Decimal {
+        Decimal::parse(s.as_bytes()).unwrap()
+    }
+
+    fn range(low: Option<(&str, bool)>, high: Option<(&str, bool)>) -> NumericRange {
+        NumericRange {
+            low: low.map(|(s, i)| (n(s), i)),
+            high: high.map(|(s, i)| (n(s), i)),
+        }
+    }
+
+    fn hits(index: &ValueIndex, number: &str) -> Vec<u32> {
+        let key = n(number);
+        let mut out = Vec::new();
+        let leaf = Leaf {
+            kind: Kind::Number,
+            text: number.as_bytes(),
+            key: key.key(),
+        };
+        index.lookup(leaf, &mut LookupBuffers::default(), &mut out);
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    #[test]
+    fn interval_index_agrees_with_direct_comparison() {
+        let ranges = [
+            range(Some(("0", false)), Some(("5", true))),
+            range(None, Some(("10", false))),
+            range(Some(("5", true)), None),
+            range(Some(("-3.5", true)), Some(("-3.5", true))),
+            range(Some(("100", false)), Some(("200", false))),
+        ];
+        let mut builder = ValueIndexBuilder::default();
+        for (i, r) in ranges.iter().enumerate() {
+            builder.add(&Op::Numeric(r.clone()), i as u32);
+        }
+        let index = builder.finish();
+        for probe in [
+            "-10", "-3.5", "-3.49", "0", "0.0001", "5", "5.5", "10", "100", "150", "200", "1e300",
+        ] {
+            let expected: Vec<u32> = ranges
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.contains(&n(probe)))
+                .map(|(i, _)| i as u32)
+                .collect();
+            assert_eq!(hits(&index, probe), expected, "{probe}");
+        }
+    }
+}

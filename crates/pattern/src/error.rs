@@ -1,0 +1,145 @@
+//! Errors. Bad input is always an error value, never a panic.
+
+use std::fmt;
+
+use crate::pattern::Rejection;
+
+/// A pattern EventBridge would reject.
+///
+/// [`PatternError::message`] is the text AWS returns, e.g.
+/// `Event pattern is not valid. Reason: Empty arrays are not allowed`.
+///
+/// ```
+/// let err = sluice_pattern::check(r#"{"source": []}"#).unwrap_err();
+/// assert_eq!(err.reason(), Some("Empty arrays are not allowed"));
+/// assert_eq!(err.error_code(), "InvalidEventPatternException");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PatternError {
+    rejection: Rejection,
+}
+
+impl PatternError {
+    pub(crate) fn new(rejection: Rejection) -> Self {
+        PatternError { rejection }
+    }
+
+    /// The reason after `Reason: `, or `None` for the length constraint
+    /// (which AWS reports as a `ValidationException` without a reason).
+    pub fn reason(&self) -> Option<&str> {
+        match &self.rejection {
+            Rejection::Invalid(reason) => Some(reason),
+            Rejection::TooLong { .. } => None,
+        }
+    }
+
+    /// The AWS error code: `InvalidEventPatternException`, or
+    /// `ValidationException` for a pattern over the length limit.
+    pub fn error_code(&self) -> &'static str {
+        match &self.rejection {
+            Rejection::Invalid(_) => "InvalidEventPatternException",
+            Rejection::TooLong { .. } => "ValidationException",
+        }
+    }
+
+    /// The message as AWS words it (first line).
+    pub fn message(&self) -> String {
+        match &self.rejection {
+            Rejection::Invalid(reason) => format!("Event pattern is not valid. Reason: {reason}"),
+            Rejection::TooLong { max, .. } => format!(
+                "1 validation error detected: Value at 'eventPattern' failed to satisfy constraint: Member must have length less than or equal to {max}"
+            ),
+        }
+    }
+}
+
+impl fmt::Display for PatternError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message())
+    }
+}
+
+impl std::error::Error for PatternError {}
+
+/// A rule that could not be added to a matcher: which rule, and why.
+///
+/// ```
+/// let err = sluice_pattern::Matcher::builder()
+///     .build([r#"{"source": ["ok"]}"#, r#"{"source": "bad"}"#])
+///     .unwrap_err();
+/// assert_eq!(err.rule_index(), 1);
+/// assert_eq!(err.pattern_error().reason(), Some("\"source\" must be an object or an array"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BuildError {
+    index: usize,
+    name: Option<String>,
+    error: PatternError,
+}
+
+impl BuildError {
+    pub(crate) fn new(index: usize, name: Option<String>, error: PatternError) -> Self {
+        BuildError { index, name, error }
+    }
+
+    /// Position of the rule in the input.
+    pub fn rule_index(&self) -> usize {
+        self.index
+    }
+
+    /// The rule's name, when it was given one.
+    pub fn rule_name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// Why the pattern was rejected.
+    pub fn pattern_error(&self) -> &PatternError {
+        &self.error
+    }
+}
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.name {
+            Some(name) => write!(f, "rule {name:?}: {}", self.error),
+            None => write!(f, "rule #{}: {}", self.index, self.error),
+        }
+    }
+}
+
+impl std::error::Error for BuildError {}
+
+/// An event that is not well-formed JSON, or not an object.
+///
+/// ```
+/// let matcher = sluice_pattern::Matcher::builder().build([r#"{"a": ["b"]}"#]).unwrap();
+/// let mut cache = matcher.create_cache();
+/// let mut hits = sluice_pattern::MatchSet::new(matcher.rule_count());
+/// let err = matcher.matches_with(&mut cache, br#"{"a": "b""#, &mut hits).unwrap_err();
+/// assert!(err.reason().contains("end of event"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventError {
+    reason: String,
+}
+
+impl EventError {
+    pub(crate) fn new(reason: impl Into<String>) -> Self {
+        EventError {
+            reason: reason.into(),
+        }
+    }
+
+    /// What is wrong with the event.
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+}
+
+impl fmt::Display for EventError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Event is not valid: {}", self.reason)
+    }
+}
+
+impl std::error::Error for EventError {}

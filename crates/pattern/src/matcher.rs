@@ -1,0 +1,487 @@
+//! The public front door: [`Config`], [`Builder`], [`Matcher`] and
+//! [`LiveMatcher`].
+
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
+
+use crate::automaton::Automaton;
+use crate::error::{BuildError, EventError, PatternError};
+use crate::explain::{self, Explanation};
+use crate::pattern::{self, Limits, Pattern};
+use crate::search::{Cache, MatchSet, RuleId};
+
+/// How events are read.
+///
+/// ```
+/// use sluice_pattern::{Config, ScanMode};
+/// let config = Config::new().scan_mode(ScanMode::EarlyExit);
+/// assert_eq!(config.get_scan_mode(), ScanMode::EarlyExit);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScanMode {
+    /// Check that the whole event is well-formed JSON; a later duplicate key
+    /// replaces an earlier one. The default.
+    Validating,
+    /// Trust the event: skip unneeded subtrees without checking them and
+    /// stop once every top-level field a rule names has been read. Faster;
+    /// malformed input after the last needed field goes unnoticed, and of
+    /// duplicate keys every occurrence is seen.
+    EarlyExit,
+}
+
+/// Matcher settings. The defaults are AWS's.
+///
+/// ```
+/// use sluice_pattern::Config;
+/// // The "Event pattern size" service quota defaults to 2,048 characters.
+/// let config = Config::new().max_pattern_len(2048);
+/// assert_eq!(config.get_max_pattern_len(), 2048);
+/// ```
+#[derive(Clone, Debug)]
+pub struct Config {
+    max_pattern_len: usize,
+    max_fields_per_rule: usize,
+    max_or_combinations: usize,
+    max_event_depth: usize,
+    scan_mode: ScanMode,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            max_pattern_len: 4096,
+            max_fields_per_rule: usize::MAX,
+            max_or_combinations: 1000,
+            max_event_depth: 1000,
+            scan_mode: ScanMode::Validating,
+        }
+    }
+}
+
+impl Config {
+    /// The default configuration.
+    pub fn new() -> Config {
+        Config::default()
+    }
+
+    /// Longest accepted pattern, in characters. Default 4096 (the API's
+    /// constraint; the adjustable PutRule quota defaults to 2048).
+    pub fn max_pattern_len(mut self, len: usize) -> Config {
+        self.max_pattern_len = len;
+        self
+    }
+
+    /// Most fields one rule (one `$or` combination) may test. AWS documents
+    /// no such limit, so the default is unlimited: the pattern length bounds it.
+    pub fn max_fields_per_rule(mut self, fields: usize) -> Config {
+        self.max_fields_per_rule = fields;
+        self
+    }
+
+    /// Most combinations `$or` may expand to. Default 1000, as on AWS.
+    pub fn max_or_combinations(mut self, combinations: usize) -> Config {
+        self.max_or_combinations = combinations;
+        self
+    }
+
+    /// Deepest event nesting accepted. Default 1000, as PutEvents documents.
+    pub fn max_event_depth(mut self, depth: usize) -> Config {
+        self.max_event_depth = depth;
+        self
+    }
+
+    /// How events are read. Default [`ScanMode::Validating`].
+    pub fn scan_mode(mut self, mode: ScanMode) -> Config {
+        self.scan_mode = mode;
+        self
+    }
+
+    /// The pattern length limit.
+    pub fn get_max_pattern_len(&self) -> usize {
+        self.max_pattern_len
+    }
+
+    /// The scan mode.
+    pub fn get_scan_mode(&self) -> ScanMode {
+        self.scan_mode
+    }
+
+    fn limits(&self) -> Limits {
+        Limits {
+            max_pattern_len: self.max_pattern_len,
+            max_fields_per_rule: self.max_fields_per_rule,
+            max_or_combinations: self.max_or_combinations,
+        }
+    }
+}
+
+/// Checks a pattern as EventBridge does, with the default [`Config`].
+///
+/// ```
+/// assert!(sluice_pattern::check(r#"{"detail": {"state": [{"anything-but": "init"}]}}"#).is_ok());
+/// let err = sluice_pattern::check(r#"{"int": 42}"#).unwrap_err();
+/// assert_eq!(err.message(), r#"Event pattern is not valid. Reason: "int" must be an object or an array"#);
+/// ```
+pub fn check(pattern: &str) -> Result<(), PatternError> {
+    check_with(&Config::default(), pattern)
+}
+
+/// Checks a pattern with the limits of `config`.
+///
+/// ```
+/// let config = sluice_pattern::Config::new().max_pattern_len(10);
+/// assert!(sluice_pattern::check_with(&config, r#"{"source": ["aws.imagebuilder"]}"#).is_err());
+/// ```
+pub fn check_with(config: &Config, pattern: &str) -> Result<(), PatternError> {
+    pattern::compile(pattern, &config.limits())
+        .map(|_| ())
+        .map_err(PatternError::new)
+}
+
+/// Builds a [`Matcher`].
+///
+/// ```
+/// use sluice_pattern::{Config, Matcher};
+/// let matcher = Matcher::builder()
+///     .configure(Config::new().max_pattern_len(2048))
+///     .build_named([("failed", r#"{"detail": {"state": {"status": ["FAILED"]}}}"#)])
+///     .unwrap();
+/// assert_eq!(matcher.rule_count(), 1);
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Builder {
+    config: Config,
+}
+
+impl Builder {
+    /// Uses `config` instead of the default.
+    pub fn configure(mut self, config: Config) -> Builder {
+        self.config = config;
+        self
+    }
+
+    /// Builds a matcher from unnamed patterns; rule ids follow their order.
+    pub fn build<I, P>(self, patterns: I) -> Result<Matcher, BuildError>
+    where
+        I: IntoIterator<Item = P>,
+        P: AsRef<str>,
+    {
+        self.build_rules(patterns.into_iter().map(|p| (None, p.as_ref().to_string())))
+    }
+
+    /// Builds a matcher from `(name, pattern)` pairs.
+    pub fn build_named<I, N, P>(self, rules: I) -> Result<Matcher, BuildError>
+    where
+        I: IntoIterator<Item = (N, P)>,
+        N: Into<String>,
+        P: AsRef<str>,
+    {
+        self.build_rules(
+            rules
+                .into_iter()
+                .map(|(n, p)| (Some(n.into()), p.as_ref().to_string())),
+        )
+    }
+
+    fn build_rules(
+        self,
+        rules: impl Iterator<Item = (Option<String>, String)>,
+    ) -> Result<Matcher, BuildError> {
+        let limits = self.config.limits();
+        let mut entries = Vec::new();
+        for (index, (name, source)) in rules.enumerate() {
+            let pattern = pattern::compile(&source, &limits)
+                .map_err(|r| BuildError::new(index, name.clone(), PatternError::new(r)))?;
+            entries.push(Some(Arc::new(RuleEntry {
+                name,
+                source,
+                pattern,
+            })));
+        }
+        Ok(Matcher::from_entries(self.config, entries))
+    }
+}
+
+#[derive(Debug)]
+struct RuleEntry {
+    name: Option<String>,
+    source: String,
+    pattern: Pattern,
+}
+
+#[derive(Debug)]
+struct Inner {
+    config: Config,
+    rules: Vec<Option<Arc<RuleEntry>>>,
+    live: usize,
+    automaton: Automaton,
+}
+
+/// An immutable, compiled set of rules. Cheap to clone (`Arc` inside),
+/// `Send + Sync`; share it between threads and give each a [`Cache`].
+///
+/// ```
+/// use sluice_pattern::{Matcher, MatchSet};
+/// let matcher = Matcher::builder().build([
+///     r#"{"source": ["aws.imagebuilder"]}"#,
+///     r#"{"detail": {"state": {"status": [{"prefix": "FAIL"}]}}}"#,
+/// ]).unwrap();
+/// let event = br#"{"source": "aws.imagebuilder", "detail": {"state": {"status": "FAILED"}}}"#;
+/// let mut cache = matcher.create_cache();
+/// let mut hits = MatchSet::new(matcher.rule_count());
+/// matcher.matches_with(&mut cache, event, &mut hits).unwrap();
+/// assert_eq!(hits.len(), 2);
+/// ```
+#[derive(Clone, Debug)]
+pub struct Matcher {
+    inner: Arc<Inner>,
+}
+
+impl Matcher {
+    /// A builder with the default configuration.
+    pub fn builder() -> Builder {
+        Builder::default()
+    }
+
+    fn from_entries(config: Config, rules: Vec<Option<Arc<RuleEntry>>>) -> Matcher {
+        let automaton = Automaton::build(
+            rules
+                .iter()
+                .enumerate()
+                .filter_map(|(i, r)| r.as_ref().map(|r| (i as u32, &r.pattern))),
+        );
+        let live = rules.iter().filter(|r| r.is_some()).count();
+        Matcher {
+            inner: Arc::new(Inner {
+                config,
+                rules,
+                live,
+                automaton,
+            }),
+        }
+    }
+
+    /// Scratch memory for one thread.
+    pub fn create_cache(&self) -> Cache {
+        Cache::default()
+    }
+
+    /// Number of rules.
+    pub fn rule_count(&self) -> usize {
+        self.inner.live
+    }
+
+    /// One more than the largest rule id ever assigned (size a [`MatchSet`]
+    /// with this to avoid any growth).
+    pub fn rule_capacity(&self) -> usize {
+        self.inner.rules.len()
+    }
+
+    /// The ids of the rules, ascending.
+    pub fn rule_ids(&self) -> impl Iterator<Item = RuleId> + '_ {
+        self.inner
+            .rules
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.is_some())
+            .map(|(i, _)| RuleId::new(i as u32))
+    }
+
+    fn entry(&self, id: RuleId) -> Option<&RuleEntry> {
+        self.inner.rules.get(id.index()).and_then(|r| r.as_deref())
+    }
+
+    /// The name a rule was given, if any.
+    pub fn rule_name(&self, id: RuleId) -> Option<&str> {
+        self.entry(id).and_then(|r| r.name.as_deref())
+    }
+
+    /// The pattern text of a rule.
+    pub fn rule_pattern(&self, id: RuleId) -> Option<&str> {
+        self.entry(id).map(|r| r.source.as_str())
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// Finds every rule `event` (raw JSON bytes) matches. `hits` is cleared
+    /// first. Allocation-free once `cache` has warmed up.
+    pub fn matches_with(
+        &self,
+        cache: &mut Cache,
+        event: &[u8],
+        hits: &mut MatchSet,
+    ) -> Result<(), EventError> {
+        hits.clear();
+        let config = &self.inner.config;
+        self.inner.automaton.run(
+            event,
+            config.scan_mode == ScanMode::Validating,
+            config.max_event_depth,
+            &mut cache.work,
+            hits,
+        )
+    }
+
+    /// Whether `event` matches any rule (allocates a cache; prefer
+    /// [`Matcher::matches_with`] in loops).
+    ///
+    /// ```
+    /// let m = sluice_pattern::Matcher::builder().build([r#"{"n": [{"numeric": [">", 100]}]}"#]).unwrap();
+    /// assert!(m.is_match(br#"{"n": 101.0}"#).unwrap());
+    /// assert!(!m.is_match(br#"{"n": "300"}"#).unwrap());
+    /// ```
+    pub fn is_match(&self, event: &[u8]) -> Result<bool, EventError> {
+        let mut hits = MatchSet::new(self.rule_capacity());
+        self.matches_with(&mut self.create_cache(), event, &mut hits)?;
+        Ok(!hits.is_empty())
+    }
+
+    /// A new matcher with one more rule; the new rule's id is returned too.
+    /// Existing ids are unchanged.
+    ///
+    /// ```
+    /// let m = sluice_pattern::Matcher::builder().build([r#"{"a": ["1"]}"#]).unwrap();
+    /// let (m2, id) = m.with_rule(Some("second"), r#"{"a": ["2"]}"#).unwrap();
+    /// assert_eq!(id.index(), 1);
+    /// assert_eq!(m2.rule_count(), 2);
+    /// assert_eq!(m.rule_count(), 1);
+    /// ```
+    pub fn with_rule(
+        &self,
+        name: Option<&str>,
+        pattern: &str,
+    ) -> Result<(Matcher, RuleId), BuildError> {
+        let index = self.inner.rules.len();
+        let compiled = pattern::compile(pattern, &self.inner.config.limits())
+            .map_err(|r| BuildError::new(index, name.map(str::to_string), PatternError::new(r)))?;
+        let mut rules = self.inner.rules.clone();
+        rules.push(Some(Arc::new(RuleEntry {
+            name: name.map(str::to_string),
+            source: pattern.to_string(),
+            pattern: compiled,
+        })));
+        Ok((
+            Matcher::from_entries(self.inner.config.clone(), rules),
+            RuleId::new(index as u32),
+        ))
+    }
+
+    /// A new matcher without rule `id` (unchanged if there is no such rule).
+    ///
+    /// ```
+    /// let m = sluice_pattern::Matcher::builder().build([r#"{"a": ["1"]}"#, r#"{"a": ["2"]}"#]).unwrap();
+    /// let m2 = m.without_rule(sluice_pattern::RuleId::new(0));
+    /// assert_eq!(m2.rule_count(), 1);
+    /// assert!(!m2.is_match(br#"{"a": "1"}"#).unwrap());
+    /// ```
+    pub fn without_rule(&self, id: RuleId) -> Matcher {
+        let mut rules = self.inner.rules.clone();
+        if let Some(slot) = rules.get_mut(id.index()) {
+            *slot = None;
+        }
+        Matcher::from_entries(self.inner.config.clone(), rules)
+    }
+
+    /// Approximate heap bytes held by the compiled rules.
+    ///
+    /// ```
+    /// let m = sluice_pattern::Matcher::builder().build([r#"{"a": ["1"]}"#]).unwrap();
+    /// assert!(m.memory_usage() > 0);
+    /// ```
+    pub fn memory_usage(&self) -> usize {
+        self.inner.automaton.memory_usage()
+            + self
+                .inner
+                .rules
+                .iter()
+                .flatten()
+                .map(|r| r.source.len() * 3 + 64)
+                .sum::<usize>()
+    }
+
+    /// Why rule `id` does or does not match `event`: the first condition
+    /// that fails, with the field path and the values seen.
+    ///
+    /// ```
+    /// let m = sluice_pattern::Matcher::builder()
+    ///     .build([r#"{"detail": {"state": {"status": ["FAILED"]}}}"#]).unwrap();
+    /// let why = m.explain(sluice_pattern::RuleId::new(0),
+    ///     br#"{"detail": {"state": {"status": "AVAILABLE"}}}"#).unwrap();
+    /// assert!(!why.matched());
+    /// assert!(why.to_string().contains("detail.state.status"));
+    /// ```
+    pub fn explain(&self, id: RuleId, event: &[u8]) -> Result<Explanation, EventError> {
+        let entry = self
+            .entry(id)
+            .ok_or_else(|| EventError::new(format!("No rule with id {}", id.index())))?;
+        explain::explain(&entry.pattern, event, self.inner.config.max_event_depth)
+    }
+}
+
+/// A matcher whose rules change while other threads match: readers take a
+/// snapshot without ever blocking; writers build the next matcher and swap it in.
+///
+/// ```
+/// use sluice_pattern::{LiveMatcher, Matcher};
+/// let live = LiveMatcher::new(Matcher::builder().build([r#"{"a": ["1"]}"#]).unwrap());
+/// let id = live.add_rule(Some("two"), r#"{"a": ["2"]}"#).unwrap();
+/// assert!(live.snapshot().is_match(br#"{"a": "2"}"#).unwrap());
+/// live.remove_rule(id);
+/// assert!(!live.snapshot().is_match(br#"{"a": "2"}"#).unwrap());
+/// ```
+#[derive(Debug)]
+pub struct LiveMatcher {
+    current: ArcSwap<Matcher>,
+    writer: Mutex<()>,
+}
+
+impl LiveMatcher {
+    /// Starts from `matcher`.
+    pub fn new(matcher: Matcher) -> LiveMatcher {
+        LiveMatcher {
+            current: ArcSwap::from_pointee(matcher),
+            writer: Mutex::new(()),
+        }
+    }
+
+    /// The current rules; never blocks.
+    pub fn snapshot(&self) -> Arc<Matcher> {
+        self.current.load_full()
+    }
+
+    /// Adds a rule; matching continues on the old rules until it is in.
+    pub fn add_rule(&self, name: Option<&str>, pattern: &str) -> Result<RuleId, BuildError> {
+        let _guard = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let (next, id) = self.current.load().with_rule(name, pattern)?;
+        self.current.store(Arc::new(next));
+        Ok(id)
+    }
+
+    /// Removes a rule.
+    pub fn remove_rule(&self, id: RuleId) {
+        let _guard = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let next = self.current.load().without_rule(id);
+        self.current.store(Arc::new(next));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn public_types_are_send_and_sync() {
+        assert_send_sync::<Matcher>();
+        assert_send_sync::<LiveMatcher>();
+        assert_send_sync::<Cache>();
+        assert_send_sync::<MatchSet>();
+        assert_send_sync::<BuildError>();
+        assert_send_sync::<EventError>();
+    }
+}

@@ -1,0 +1,235 @@
+//! Exact decimal numbers in an order-preserving byte encoding.
+//!
+//! JSON numbers stay lexemes until they are compared. Each is encoded so that
+//! comparing the encodings byte by byte compares the exact decimal values:
+//! `300`, `300.0` and `3e2` encode identically, `9007199254740993` and
+//! `9007199254740992` do not (a double would merge them), and a numeric range
+//! becomes a byte range. Nothing is rounded.
+//!
+//! Layout: a class byte (`0` negative, `1` zero, `2` positive); for non-zero
+//! values the decimal exponent `e` of `0.d1d2…dn × 10^e` as 8 big-endian bytes
+//! biased by 2^63, then the digits as ASCII. Negative values complement the
+//! exponent and digit bytes and end with `0xFF`, which reverses the order.
+
+/// Exponents are clamped to this magnitude so that absurd lexemes such as
+/// `1e99999999999999999999` cannot overflow.
+const EXPONENT_CLAMP: i64 = 1 << 40;
+
+const NEGATIVE: u8 = 0;
+const ZERO: u8 = 1;
+const POSITIVE: u8 = 2;
+
+/// Encodes a JSON number lexeme into `out` (cleared first). Returns `false`,
+/// leaving `out` unspecified, when the text is not a JSON number.
+pub(crate) fn encode(lexeme: &[u8], out: &mut Vec<u8>) -> bool {
+    out.clear();
+    let mut i = 0;
+    let negative = lexeme.first() == Some(&b'-');
+    if negative {
+        i += 1;
+    }
+    let int_start = i;
+    while i < lexeme.len() && lexeme[i].is_ascii_digit() {
+        i += 1;
+    }
+    let int_digits = &lexeme[int_start..i];
+    if int_digits.is_empty() || (int_digits.len() > 1 && int_digits[0] == b'0') {
+        return false;
+    }
+    let mut frac_digits: &[u8] = &[];
+    if i < lexeme.len() && lexeme[i] == b'.' {
+        i += 1;
+        let frac_start = i;
+        while i < lexeme.len() && lexeme[i].is_ascii_digit() {
+            i += 1;
+        }
+        frac_digits = &lexeme[frac_start..i];
+        if frac_digits.is_empty() {
+            return false;
+        }
+    }
+    let mut exp: i64 = 0;
+    if i < lexeme.len() && (lexeme[i] == b'e' || lexeme[i] == b'E') {
+        i += 1;
+        let exp_negative = match lexeme.get(i) {
+            Some(b'-') => {
+                i += 1;
+                true
+            }
+            Some(b'+') => {
+                i += 1;
+                false
+            }
+            _ => false,
+        };
+        let exp_start = i;
+        while i < lexeme.len() && lexeme[i].is_ascii_digit() {
+            exp = (exp * 10 + i64::from(lexeme[i] - b'0')).min(EXPONENT_CLAMP);
+            i += 1;
+        }
+        if i == exp_start {
+            return false;
+        }
+        if exp_negative {
+            exp = -exp;
+        }
+    }
+    if i != lexeme.len() {
+        return false;
+    }
+    // value = 0.(int_digits frac_digits) × 10^(len(int) + exp)
+    let digit_at = |k: usize| {
+        if k < int_digits.len() {
+            int_digits[k]
+        } else {
+            frac_digits[k - int_digits.len()]
+        }
+    };
+    let total = int_digits.len() + frac_digits.len();
+    let leading = (0..total).take_while(|&k| digit_at(k) == b'0').count();
+    if leading == total {
+        out.push(ZERO);
+        return true;
+    }
+    let trailing = (0..total)
+        .rev()
+        .take_while(|&k| digit_at(k) == b'0')
+        .count();
+    let exponent =
+        (int_digits.len() as i64 + exp - leading as i64).clamp(-EXPONENT_CLAMP, EXPONENT_CLAMP);
+    let biased = (exponent as u64) ^ (1 << 63);
+    if negative {
+        out.push(NEGATIVE);
+        out.extend_from_slice(&(!biased).to_be_bytes());
+        out.extend((leading..total - trailing).map(|k| !digit_at(k)));
+        out.push(0xFF);
+    } else {
+        out.push(POSITIVE);
+        out.extend_from_slice(&biased.to_be_bytes());
+        out.extend((leading..total - trailing).map(digit_at));
+    }
+    true
+}
+
+/// An exact decimal value from a pattern; ordering and equality are numeric.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct Decimal(Box<[u8]>);
+
+impl Decimal {
+    /// Parses a JSON number lexeme.
+    pub(crate) fn parse(lexeme: &[u8]) -> Option<Decimal> {
+        let mut out = Vec::with_capacity(lexeme.len() + 10);
+        encode(lexeme, &mut out).then(|| Decimal(out.into_boxed_slice()))
+    }
+
+    /// The order-preserving encoding.
+    pub(crate) fn key(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Decimal {
+    /// Shows the value in a canonical decimal form (`-1.5`, `300`, `1e-9`).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let key = &self.0;
+        if key[0] == ZERO {
+            return f.write_str("0");
+        }
+        let negative = key[0] == NEGATIVE;
+        let mut exp_bytes = [0u8; 8];
+        exp_bytes.copy_from_slice(&key[1..9]);
+        let mut biased = u64::from_be_bytes(exp_bytes);
+        let digits: Vec<u8> = if negative {
+            biased = !biased;
+            key[9..key.len() - 1].iter().map(|&b| !b).collect()
+        } else {
+            key[9..].to_vec()
+        };
+        let exponent = (biased ^ (1 << 63)) as i64;
+        let digits = String::from_utf8_lossy(&digits).into_owned();
+        let sign = if negative { "-" } else { "" };
+        if (1..=21).contains(&exponent) {
+            // 0.d1..dn × 10^e with e > 0: the integer part is the first e digits.
+            let e = exponent as usize;
+            if digits.len() <= e {
+                write!(f, "{sign}{digits}{}", "0".repeat(e - digits.len()))
+            } else {
+                write!(f, "{sign}{}.{}", &digits[..e], &digits[e..])
+            }
+        } else if (-6..=0).contains(&exponent) {
+            write!(f, "{sign}0.{}{digits}", "0".repeat((-exponent) as usize))
+        } else {
+            let (head, tail) = digits.split_at(1);
+            let point = if tail.is_empty() { "" } else { "." };
+            write!(f, "{sign}{head}{point}{tail}e{}", exponent - 1)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Decimal {
+        Decimal::parse(s.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn equal_values_have_equal_encodings() {
+        assert_eq!(d("300"), d("300.0"));
+        assert_eq!(d("300"), d("3e2"));
+        assert_eq!(d("300"), d("3.00E+2"));
+        assert_eq!(d("0"), d("-0"));
+        assert_eq!(d("0"), d("0.000e5"));
+        assert_eq!(d("0.5"), d("5e-1"));
+        assert_ne!(d("9007199254740993"), d("9007199254740992"));
+    }
+
+    #[test]
+    fn byte_order_is_numeric_order() {
+        let inputs = [
+            "-1e400",
+            "-100",
+            "-12.3",
+            "-12",
+            "-1.5",
+            "-0.123",
+            "-0.12",
+            "-1e-9",
+            "0",
+            "1e-9",
+            "0.12",
+            "0.123",
+            "2",
+            "10",
+            "12",
+            "12.3",
+            "1.7976931348623157e308",
+        ];
+        for pair in inputs.windows(2) {
+            assert!(d(pair[0]) < d(pair[1]), "{} < {}", pair[0], pair[1]);
+        }
+    }
+
+    #[test]
+    fn display_is_canonical() {
+        let shown: Vec<String> = ["300.0", "-1.5", "0.001", "1e-9", "-0", "1.25e30", "12345"]
+            .iter()
+            .map(|s| d(s).to_string())
+            .collect();
+        assert_eq!(
+            shown,
+            ["300", "-1.5", "0.001", "1e-9", "0", "1.25e30", "12345"]
+        );
+    }
+
+    #[test]
+    fn rejects_non_json_numbers() {
+        let mut buf = Vec::new();
+        for bad in [
+            "", "-", "01", "1.", ".5", "1e", "1e+", "+1", "1x", "0x10", "NaN",
+        ] {
+            assert!(!encode(bad.as_bytes(), &mut buf), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,956 @@
+//! The pattern-guided event scanner (the flattener).
+//!
+//! It walks the raw event bytes once, borrowed, and records only the leaf
+//! values of fields that some rule names, each with its array trail (which
+//! array instance, which element) for array consistency. Subtrees no rule
+//! names are skipped without building anything. Strings are borrowed from the
+//! event unless they contain escapes, which are decoded into a scratch buffer
+//! that is reused from event to event.
+//!
+//! Two modes: *validating* checks that the whole event is well-formed JSON
+//! (UTF-8, grammar, nesting depth) and applies "last duplicate key wins";
+//! *early-exit* trusts the input, skips unneeded subtrees by bracket counting
+//! and stops as soon as every top-level field a rule names has been read.
+
+use std::collections::HashMap;
+
+use crate::error::EventError;
+use crate::number;
+
+/// "No value" in linked lists and "no field" on trie nodes.
+pub(crate) const NIL: u32 = u32::MAX;
+
+/// The JSON type of a leaf value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    String,
+    Number,
+    True,
+    False,
+    Null,
+}
+
+/// Bytes of a value: in the event itself or in the scratch buffer.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Span {
+    pub(crate) start: u32,
+    pub(crate) end: u32,
+    pub(crate) in_scratch: bool,
+}
+
+/// One leaf value of a named field.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct FieldValue {
+    pub(crate) field: u32,
+    pub(crate) kind: Kind,
+    /// Decoded string content, or the number's lexeme.
+    pub(crate) text: Span,
+    /// For numbers: the order-preserving key (always in scratch).
+    pub(crate) key: Span,
+    pub(crate) trail_start: u32,
+    pub(crate) trail_len: u32,
+    /// Next value of the same field (`NIL` ends the list).
+    pub(crate) next: u32,
+}
+
+/// Array membership: (array instance, element index).
+pub(crate) type TrailStep = (u32, u32);
+
+/// The field paths rules name, as a trie keyed by event keys. An event key may
+/// contain dots, so each node also has edges for every dotted continuation
+/// (`detail` → `state.status` → the node of `detail.state.status`).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct PathTrie {
+    nodes: Vec<PathNode>,
+    /// Number of distinct first path segments: early exit counts these.
+    root_segments: u32,
+}
+
+#[derive(Clone, Debug)]
+struct PathNode {
+    small: Vec<(Box<[u8]>, u32)>,
+    big: Option<HashMap<Box<[u8]>, u32>>,
+    field: u32,
+    has_children: bool,
+    /// A direct child of the root through one segment (for early exit).
+    root_segment: bool,
+}
+
+impl PathNode {
+    fn new() -> PathNode {
+        PathNode {
+            small: Vec::new(),
+            big: None,
+            field: NIL,
+            has_children: false,
+            root_segment: false,
+        }
+    }
+}
+
+const SMALL_CHILDREN: usize = 8;
+
+impl PathTrie {
+    /// Builds the trie; `paths[i]` becomes field `i`.
+    pub(crate) fn build(paths: &[String]) -> PathTrie {
+        let mut nodes = vec![PathNode::new()];
+        let mut by_prefix: HashMap<String, u32> = HashMap::new();
+        let mut edges: HashMap<(u32, Vec<u8>), u32> = HashMap::new();
+        for (field, path) in paths.iter().enumerate() {
+            let segments: Vec<&str> = path.split('.').collect();
+            // ids[k] is the node of the first k segments; ids[0] is the root.
+            let mut ids = vec![0u32];
+            for k in 1..=segments.len() {
+                let prefix = segments[..k].join(".");
+                let id = *by_prefix.entry(prefix).or_insert_with(|| {
+                    nodes.push(PathNode::new());
+                    (nodes.len() - 1) as u32
+                });
+                ids.push(id);
+            }
+            nodes[ids[segments.len()] as usize].field = field as u32;
+            nodes[ids[1] as usize].root_segment = true;
+            for i in 0..segments.len() {
+                for j in i + 1..=segments.len() {
+                    let key = segments[i..j].join(".").into_bytes();
+                    edges.insert((ids[i], key), ids[j]);
+                }
+            }
+        }
+        for ((from, key), to) in edges {
+            let node = &mut nodes[from as usize];
+            node.has_children = true;
+            node.small.push((key.into_boxed_slice(), to));
+        }
+        for node in &mut nodes {
+            node.small.sort();
+            if node.small.len() > SMALL_CHILDREN {
+                node.big = Some(node.small.drain(..).collect());
+            }
+        }
+        let root_segments = nodes.iter().filter(|n| n.root_segment).count() as u32;
+        PathTrie {
+            nodes,
+            root_segments,
+        }
+    }
+
+    fn child(&self, node: u32, key: &[u8]) -> Option<u32> {
+        let node = &self.nodes[node as usize];
+        if let Some(big) = &node.big {
+            return big.get(key).copied();
+        }
+        node.small
+            .iter()
+            .find(|(k, _)| k.as_ref() == key)
+            .map(|&(_, id)| id)
+    }
+
+    /// Number of trie nodes (for stamps and memory accounting).
+    pub(crate) fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Approximate heap bytes held.
+    pub(crate) fn memory_usage(&self) -> usize {
+        self.nodes
+            .iter()
+            .map(|n| {
+                std::mem::size_of::<PathNode>()
+                    + n.small.iter().map(|(k, _)| k.len() + 24).sum::<usize>()
+                    + n.big
+                        .as_ref()
+                        .map_or(0, |b| b.keys().map(|k| k.len() + 40).sum::<usize>())
+            })
+            .sum()
+    }
+}
+
+/// Per-thread buffers of the scanner, reused across events.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ScanBuffers {
+    pub(crate) values: Vec<FieldValue>,
+    pub(crate) trails: Vec<TrailStep>,
+    pub(crate) scratch: Vec<u8>,
+    trail_stack: Vec<TrailStep>,
+    key_buf: Vec<u8>,
+    number_buf: Vec<u8>,
+    /// Needed keys seen in the objects being read: (node, first value, object depth).
+    seen_keys: Vec<(u32, u32, u32)>,
+    root_seen: Vec<bool>,
+}
+
+impl ScanBuffers {
+    /// The bytes of a span.
+    pub(crate) fn bytes<'a>(&'a self, event: &'a [u8], span: Span) -> &'a [u8] {
+        let source = if span.in_scratch {
+            &self.scratch[..]
+        } else {
+            event
+        };
+        &source[span.start as usize..span.end as usize]
+    }
+}
+
+/// Scans `event`, filling `buffers.values` with the named fields' values.
+pub(crate) fn scan(
+    trie: &PathTrie,
+    event: &[u8],
+    validate: bool,
+    max_depth: usize,
+    buffers: &mut ScanBuffers,
+) -> Result<(), EventError> {
+    buffers.values.clear();
+    buffers.trails.clear();
+    buffers.scratch.clear();
+    buffers.trail_stack.clear();
+    buffers.seen_keys.clear();
+    buffers.root_seen.clear();
+    buffers.root_seen.resize(trie.len(), false);
+    if event.len() >= u32::MAX as usize {
+        return Err(EventError::new("Event is larger than 4 GiB"));
+    }
+    if validate && let Err(e) = std::str::from_utf8(event) {
+        return Err(EventError::new(format!(
+            "Invalid UTF-8 at byte {}",
+            e.valid_up_to()
+        )));
+    }
+    let mut scanner = Scanner {
+        src: event,
+        pos: 0,
+        trie,
+        buffers,
+        validate,
+        max_depth,
+        depth: 0,
+        arrays: 0,
+        root_remaining: trie.root_segments,
+        done: false,
+    };
+    scanner.skip_ws();
+    if scanner.peek() != Some(b'{') {
+        return Err(match scanner.peek() {
+            None => EventError::new("Event is empty"),
+            Some(_) => EventError::new("Event is not a JSON object"),
+        });
+    }
+    scanner.pos += 1;
+    scanner.object(0)?;
+    if scanner.validate && !scanner.done {
+        scanner.skip_ws();
+        if scanner.pos != event.len() {
+            return Err(scanner.error("Unexpected content after the event object"));
+        }
+    }
+    Ok(())
+}
+
+struct Scanner<'a, 'b> {
+    src: &'a [u8],
+    pos: usize,
+    trie: &'a PathTrie,
+    buffers: &'b mut ScanBuffers,
+    validate: bool,
+    max_depth: usize,
+    depth: usize,
+    arrays: u32,
+    root_remaining: u32,
+    /// Early exit reached: stop reading.
+    done: bool,
+}
+
+impl Scanner<'_, '_> {
+    #[inline]
+    fn peek(&self) -> Option<u8> {
+        self.src.get(self.pos).copied()
+    }
+
+    #[inline]
+    fn skip_ws(&mut self) {
+        while let Some(&c) = self.src.get(self.pos) {
+            if c == b' ' || c == b'\n' || c == b'\r' || c == b'\t' {
+                self.pos += 1;
+            } else {
+                break;
+            }
+        }
+    }
+
+    fn error(&self, what: &str) -> EventError {
+        if self.pos >= self.src.len() {
+            EventError::new(format!("Unexpected end of event: {what}"))
+        } else {
+            EventError::new(format!("{what} at byte {}", self.pos))
+        }
+    }
+
+    #[inline]
+    fn expect(&mut self, byte: u8, what: &str) -> Result<(), EventError> {
+        self.skip_ws();
+        if self.peek() == Some(byte) {
+            self.pos += 1;
+            Ok(())
+        } else {
+            Err(self.error(what))
+        }
+    }
+
+    fn enter(&mut self) -> Result<(), EventError> {
+        self.depth += 1;
+        if self.depth > self.max_depth {
+            return Err(self.error(&format!(
+                "Event nesting is deeper than {} levels",
+                self.max_depth
+            )));
+        }
+        Ok(())
+    }
+
+    /// Reads an object's members after its `{`; `node` is its trie node.
+    fn object(&mut self, node: u32) -> Result<(), EventError> {
+        self.enter()?;
+        let seen_mark = self.buffers.seen_keys.len();
+        let is_root = self.depth == 1;
+        self.skip_ws();
+        if self.peek() == Some(b'}') {
+            self.pos += 1;
+            self.depth -= 1;
+            return Ok(());
+        }
+        loop {
+            self.skip_ws();
+            if self.peek() != Some(b'"') {
+                return Err(self.error("Expected a field name"));
+            }
+            self.pos += 1;
+            let child = self.key_child(node)?;
+            self.expect(b':', "Expected ':' after a field name")?;
+            self.skip_ws();
+            match child {
+                None => self.skip_value()?,
+                Some(child) => {
+                    let first_value = self.buffers.values.len() as u32;
+                    if self.validate {
+                        self.drop_duplicate(child, seen_mark);
+                        self.buffers
+                            .seen_keys
+                            .push((child, first_value, self.depth as u32));
+                    }
+                    self.value(child)?;
+                    if self.done {
+                        return Ok(());
+                    }
+                    if is_root && !self.validate {
+                        let n = &self.trie.nodes[child as usize];
+                        if n.root_segment && !self.buffers.root_seen[child as usize] {
+                            self.buffers.root_seen[child as usize] = true;
+                            self.root_remaining -= 1;
+                            if self.root_remaining == 0 {
+                                self.done = true;
+                                return Ok(());
+                            }
+                        }
+                    }
+                }
+            }
+            self.skip_ws();
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b'}') => {
+                    self.pos += 1;
+                    break;
+                }
+                _ => return Err(self.error("Expected ',' or '}' in an object")),
+            }
+        }
+        self.buffers.seen_keys.truncate(seen_mark);
+        self.depth -= 1;
+        Ok(())
+    }
+
+    /// Duplicate key in one object: the values of the earlier one are void.
+    fn drop_duplicate(&mut self, child: u32, seen_mark: usize) {
+        let depth = self.depth as u32;
+        let earlier = self.buffers.seen_keys[seen_mark..]
+            .iter()
+            .position(|&(n, _, d)| n == child && d == depth);
+        if let Some(i) = earlier {
+            let (_, start, _) = self.buffers.seen_keys[seen_mark + i];
+            // Values recorded after `start` by other keys stay; only those of
+            // the earlier occurrence (up to the next recorded key) are void.
+            let end = self.buffers.seen_keys[seen_mark + i + 1..]
+                .iter()
+                .find(|&&(_, _, d)| d == depth)
+                .map_or(self.buffers.values.len() as u32, |&(_, s, _)| s);
+            for v in &mut self.buffers.values[start as usize..end as usize] {
+                v.field = NIL;
+            }
+            self.buffers.seen_keys.remove(seen_mark + i);
+        }
+    }
+
+    /// Reads a key (after its opening quote) and looks it up under `node`.
+    fn key_child(&mut self, node: u32) -> Result<Option<u32>, EventError> {
+        let start = self.pos;
+        let rest = &self.src[start..];
+        match memchr::memchr2(b'"', b'\\', rest) {
+            Some(i) if rest[i] == b'"' => {
+                self.pos = start + i + 1;
+                let key = &self.src[start..start + i];
+                if self.validate && key.iter().any(|&b| b < 0x20) {
+                    return Err(self.error("Control character in a field name"));
+                }
+                Ok(self.trie.child(node, key))
+            }
+            Some(_) => {
+                let mut key = std::mem::take(&mut self.buffers.key_buf);
+                key.clear();
+                let result = self.decode_string(&mut key);
+                let child = result.map(|()| self.trie.child(node, &key));
+                self.buffers.key_buf = key;
+                child
+            }
+            None => Err(self.error("Unterminated string")),
+        }
+    }
+
+    /// Decodes a string with escapes into `out`; `pos` is after the opening
+    /// quote and ends after the closing quote.
+    fn decode_string(&mut self, out: &mut Vec<u8>) -> Result<(), EventError> {
+        loop {
+            let rest = &self.src[self.pos..];
+            let Some(i) = memchr::memchr2(b'"', b'\\', rest) else {
+                return Err(self.error("Unterminated string"));
+            };
+            let chunk = &rest[..i];
+            if self.validate && chunk.iter().any(|&b| b < 0x20) {
+                return Err(self.error("Control character in a string"));
+            }
+            out.extend_from_slice(chunk);
+            self.pos += i;
+            if self.src[self.pos] == b'"' {
+                self.pos += 1;
+                return Ok(());
+            }
+            self.pos += 1;
+            let Some(esc) = self.peek() else {
+                return Err(self.error("Unterminated escape"));
+            };
+            self.pos += 1;
+            match esc {
+                b'"' => out.push(b'"'),
+                b'\\' => out.push(b'\\'),
+                b'/' => out.push(b'/'),
+                b'b' => out.push(0x08),
+                b'f' => out.push(0x0c),
+                b'n' => out.push(b'\n'),
+                b'r' => out.push(b'\r'),
+                b't' => out.push(b'\t'),
+                b'u' => {
+                    let c = self.unicode_escape()?;
+                    let mut buf = [0u8; 4];
+                    out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                }
+                _ => return Err(self.error("Invalid escape in a string")),
+            }
+        }
+    }
+
+    fn hex4(&mut self) -> Result<u32, EventError> {
+        let Some(digits) = self.src.get(self.pos..self.pos + 4) else {
+            return Err(self.error("Truncated \\u escape"));
+        };
+        let mut v = 0;
+        for &d in digits {
+            let Some(n) = (d as char).to_digit(16) else {
+                return Err(self.error("Invalid \\u escape"));
+            };
+            v = v * 16 + n;
+        }
+        self.pos += 4;
+        Ok(v)
+    }
+
+    fn unicode_escape(&mut self) -> Result<char, EventError> {
+        let first = self.hex4()?;
+        let code = if (0xD800..0xDC00).contains(&first) {
+            if self.src.get(self.pos..self.pos + 2) != Some(b"\\u") {
+                return Err(self.error("Unpaired surrogate in \\u escape"));
+            }
+            self.pos += 2;
+            let second = self.hex4()?;
+            if !(0xDC00..0xE000).contains(&second) {
+                return Err(self.error("Unpaired surrogate in \\u escape"));
+            }
+            0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00)
+        } else {
+            first
+        };
+        char::from_u32(code).ok_or_else(|| self.error("Unpaired surrogate in \\u escape"))
+    }
+
+    /// Reads a value whose path is the trie node `node`.
+    fn value(&mut self, node: u32) -> Result<(), EventError> {
+        let field = self.trie.nodes[node as usize].field;
+        match self.peek() {
+            Some(b'{') => {
+                if self.trie.nodes[node as usize].has_children {
+                    self.pos += 1;
+                    self.object(node)
+                } else {
+                    // An object is not a leaf: nothing to record.
+                    self.skip_value()
+                }
+            }
+            Some(b'[') => {
+                self.pos += 1;
+                self.array(node)
+            }
+            Some(b'"') => {
+                self.pos += 1;
+                let text = self.string()?;
+                if field != NIL {
+                    self.record(field, Kind::String, text, Span::default());
+                }
+                Ok(())
+            }
+            Some(b't') => self.literal(b"true", field, Kind::True),
+            Some(b'f') => self.literal(b"false", field, Kind::False),
+            Some(b'n') => self.literal(b"null", field, Kind::Null),
+            Some(b'-' | b'0'..=b'9') => {
+                let lexeme = self.number()?;
+                if field != NIL {
+                    let bytes = &self.src[lexeme.start as usize..lexeme.end as usize];
+                    if !number::encode(bytes, &mut self.buffers.number_buf) {
+                        return Err(self.error("Invalid number"));
+                    }
+                    let start = self.buffers.scratch.len() as u32;
+                    self.buffers
+                        .scratch
+                        .extend_from_slice(&self.buffers.number_buf);
+                    let key = Span {
+                        start,
+                        end: self.buffers.scratch.len() as u32,
+                        in_scratch: true,
+                    };
+                    self.record(field, Kind::Number, lexeme, key);
+                }
+                Ok(())
+            }
+            _ => Err(self.error("Expected a value")),
+        }
+    }
+
+    fn array(&mut self, node: u32) -> Result<(), EventError> {
+        self.enter()?;
+        let id = self.arrays;
+        self.arrays += 1;
+        self.buffers.trail_stack.push((id, 0));
+        self.skip_ws();
+        if self.peek() == Some(b']') {
+            self.pos += 1;
+        } else {
+            loop {
+                self.skip_ws();
+                self.value(node)?;
+                self.skip_ws();
+                match self.peek() {
+                    Some(b',') => {
+                        self.pos += 1;
+                        if let Some(last) = self.buffers.trail_stack.last_mut() {
+                            last.1 += 1;
+                        }
+                    }
+                    Some(b']') => {
+                        self.pos += 1;
+                        break;
+                    }
+                    _ => return Err(self.error("Expected ',' or ']' in an array")),
+                }
+            }
+        }
+        self.buffers.trail_stack.pop();
+        self.depth -= 1;
+        Ok(())
+    }
+
+    fn record(&mut self, field: u32, kind: Kind, text: Span, key: Span) {
+        let trail_start = self.buffers.trails.len() as u32;
+        let trail_len = self.buffers.trail_stack.len() as u32;
+        if trail_len > 0 {
+            let ScanBuffers {
+                trails,
+                trail_stack,
+                ..
+            } = &mut *self.buffers;
+            trails.extend_from_slice(trail_stack);
+        }
+        self.buffers.values.push(FieldValue {
+            field,
+            kind,
+            text,
+            key,
+            trail_start,
+            trail_len,
+            next: NIL,
+        });
+    }
+
+    /// A string after its opening quote: borrowed, or decoded into scratch.
+    fn string(&mut self) -> Result<Span, EventError> {
+        let start = self.pos;
+        let rest = &self.src[start..];
+        match memchr::memchr2(b'"', b'\\', rest) {
+            Some(i) if rest[i] == b'"' => {
+                if self.validate && rest[..i].iter().any(|&b| b < 0x20) {
+                    return Err(self.error("Control character in a string"));
+                }
+                self.pos = start + i + 1;
+                Ok(Span {
+                    start: start as u32,
+                    end: (start + i) as u32,
+                    in_scratch: false,
+                })
+            }
+            Some(_) => {
+                let mut scratch = std::mem::take(&mut self.buffers.scratch);
+                let from = scratch.len();
+                let result = self.decode_string(&mut scratch);
+                let end = scratch.len();
+                self.buffers.scratch = scratch;
+                result.map(|()| Span {
+                    start: from as u32,
+                    end: end as u32,
+                    in_scratch: true,
+                })
+            }
+            None => Err(self.error("Unterminated string")),
+        }
+    }
+
+    fn literal(&mut self, word: &[u8], field: u32, kind: Kind) -> Result<(), EventError> {
+        if self.src.get(self.pos..self.pos + word.len()) != Some(word) {
+            return Err(self.error("Invalid literal"));
+        }
+        let span = Span {
+            start: self.pos as u32,
+            end: (self.pos + word.len()) as u32,
+            in_scratch: false,
+        };
+        self.pos += word.len();
+        if field != NIL {
+            self.record(field, kind, span, Span::default());
+        }
+        Ok(())
+    }
+
+    /// A number's lexeme; its grammar is checked by the caller's encoder or
+    /// by `validate_number` while skipping.
+    fn number(&mut self) -> Result<Span, EventError> {
+        let start = self.pos;
+        while let Some(&c) = self.src.get(self.pos) {
+            if c.is_ascii_digit() || matches!(c, b'-' | b'+' | b'.' | b'e' | b'E') {
+                self.pos += 1;
+            } else {
+                break;
+            }
+        }
+        if self.validate && !number_grammar(&self.src[start..self.pos]) {
+            self.pos = start;
+            return Err(self.error("Invalid number"));
+        }
+        Ok(Span {
+            start: start as u32,
+            end: self.pos as u32,
+            in_scratch: false,
+        })
+    }
+
+    /// Skips a value no rule names.
+    fn skip_value(&mut self) -> Result<(), EventError> {
+        if self.validate {
+            self.validate_value()
+        } else {
+            self.fast_skip()
+        }
+    }
+
+    /// Checks and skips a value (validating mode).
+    fn validate_value(&mut self) -> Result<(), EventError> {
+        match self.peek() {
+            Some(b'{') => {
+                self.pos += 1;
+                self.enter()?;
+                self.skip_ws();
+                if self.peek() == Some(b'}') {
+                    self.pos += 1;
+                } else {
+                    loop {
+                        self.expect(b'"', "Expected a field name")?;
+                        self.skip_string()?;
+                        self.expect(b':', "Expected ':' after a field name")?;
+                        self.skip_ws();
+                        self.validate_value()?;
+                        self.skip_ws();
+                        match self.peek() {
+                            Some(b',') => self.pos += 1,
+                            Some(b'}') => {
+                                self.pos += 1;
+                                break;
+                            }
+                            _ => return Err(self.error("Expected ',' or '}' in an object")),
+                        }
+                    }
+                }
+                self.depth -= 1;
+                Ok(())
+            }
+            Some(b'[') => {
+                self.pos += 1;
+                self.enter()?;
+                self.skip_ws();
+                if self.peek() == Some(b']') {
+                    self.pos += 1;
+                } else {
+                    loop {
+                        self.skip_ws();
+                        self.validate_value()?;
+                        self.skip_ws();
+                        match self.peek() {
+                            Some(b',') => self.pos += 1,
+                            Some(b']') => {
+                                self.pos += 1;
+                                break;
+                            }
+                            _ => return Err(self.error("Expected ',' or ']' in an array")),
+                        }
+                    }
+                }
+                self.depth -= 1;
+                Ok(())
+            }
+            Some(b'"') => {
+                self.pos += 1;
+                self.skip_string()
+            }
+            Some(b't') => self.literal(b"true", NIL, Kind::True),
+            Some(b'f') => self.literal(b"false", NIL, Kind::False),
+            Some(b'n') => self.literal(b"null", NIL, Kind::Null),
+            Some(b'-' | b'0'..=b'9') => self.number().map(|_| ()),
+            _ => Err(self.error("Expected a value")),
+        }
+    }
+
+    /// Skips a string after its opening quote, checking it when validating.
+    fn skip_string(&mut self) -> Result<(), EventError> {
+        loop {
+            let rest = &self.src[self.pos..];
+            let Some(i) = memchr::memchr2(b'"', b'\\', rest) else {
+                return Err(self.error("Unterminated string"));
+            };
+            if self.validate && rest[..i].iter().any(|&b| b < 0x20) {
+                return Err(self.error("Control character in a string"));
+            }
+            self.pos += i;
+            if self.src[self.pos] == b'"' {
+                self.pos += 1;
+                return Ok(());
+            }
+            self.pos += 1;
+            if self.validate {
+                match self.peek() {
+                    Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => self.pos += 1,
+                    Some(b'u') => {
+                        self.pos += 1;
+                        self.unicode_escape()?;
+                    }
+                    _ => return Err(self.error("Invalid escape in a string")),
+                }
+            } else {
+                self.pos += 1;
+            }
+        }
+    }
+
+    /// Skips a value by bracket counting, without checking it (early-exit mode).
+    fn fast_skip(&mut self) -> Result<(), EventError> {
+        match self.peek() {
+            Some(b'"') => {
+                self.pos += 1;
+                self.skip_string()
+            }
+            Some(b'{' | b'[') => {
+                let mut depth = 0usize;
+                while let Some(&c) = self.src.get(self.pos) {
+                    self.pos += 1;
+                    match c {
+                        b'"' => self.skip_string()?,
+                        b'{' | b'[' => depth += 1,
+                        b'}' | b']' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                return Ok(());
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                Err(self.error("Unterminated object or array"))
+            }
+            Some(_) => {
+                while let Some(&c) = self.src.get(self.pos) {
+                    if matches!(c, b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t') {
+                        break;
+                    }
+                    self.pos += 1;
+                }
+                Ok(())
+            }
+            None => Err(self.error("Expected a value")),
+        }
+    }
+}
+
+/// Whether `s` is a JSON number.
+fn number_grammar(s: &[u8]) -> bool {
+    let mut i = 0;
+    if s.first() == Some(&b'-') {
+        i += 1;
+    }
+    let int_start = i;
+    while i < s.len() && s[i].is_ascii_digit() {
+        i += 1;
+    }
+    if i == int_start || (i - int_start > 1 && s[int_start] == b'0') {
+        return false;
+    }
+    if i < s.len() && s[i] == b'.' {
+        i += 1;
+        let f = i;
+        while i < s.len() && s[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i == f {
+            return false;
+        }
+    }
+    if i < s.len() && (s[i] == b'e' || s[i] == b'E') {
+        i += 1;
+        if i < s.len() && (s[i] == b'+' || s[i] == b'-') {
+            i += 1;
+        }
+        let e = i;
+        while i < s.len() && s[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i == e {
+            return false;
+        }
+    }
+    i == s.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(
+        paths: &[&str],
+        event: &str,
+        validate: bool,
+    ) -> Result<Vec<(u32, String, Vec<TrailStep>)>, EventError> {
+        let trie = PathTrie::build(&paths.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        let mut buffers = ScanBuffers::default();
+        scan(&trie, event.as_bytes(), validate, 1000, &mut buffers)?;
+        Ok(buffers
+            .values
+            .iter()
+            .filter(|v| v.field != NIL)
+            .map(|v| {
+                let text =
+                    String::from_utf8_lossy(buffers.bytes(event.as_bytes(), v.text)).into_owned();
+                let trail = buffers.trails
+                    [v.trail_start as usize..(v.trail_start + v.trail_len) as usize]
+                    .to_vec();
+                (v.field, text, trail)
+            })
+            .collect())
+    }
+
+    #[test]
+    fn records_only_named_fields_with_trails() {
+        let got = fields(
+            &["detail.state.status", "resources"],
+            r#"{"id":"x","resources":["a","b\u0041"],"detail":{"other":{"deep":[1,2]},"state":{"status":"running"}}}"#,
+            true,
+        )
+        .unwrap();
+        assert_eq!(
+            got,
+            vec![
+                (1, "a".into(), vec![(0, 0)]),
+                (1, "bA".into(), vec![(0, 1)]),
+                (0, "running".into(), vec![]),
+            ]
+        );
+    }
+
+    #[test]
+    fn dotted_event_keys_join_paths() {
+        let got = fields(
+            &["detail.state.status"],
+            r#"{"detail":{"state.status":"running"}}"#,
+            true,
+        )
+        .unwrap();
+        assert_eq!(got, vec![(0, "running".into(), vec![])]);
+        let none = fields(
+            &["detail.state.status"],
+            r#"{"detail":{"state.status":{"status":"x"}}}"#,
+            true,
+        )
+        .unwrap();
+        assert!(none.is_empty());
+    }
+
+    #[test]
+    fn last_duplicate_key_wins_when_validating() {
+        let got = fields(&["a", "b"], r#"{"a":"1","b":"x","a":"2"}"#, true).unwrap();
+        assert_eq!(got, vec![(1, "x".into(), vec![]), (0, "2".into(), vec![])]);
+    }
+
+    #[test]
+    fn validating_mode_rejects_malformed_events() {
+        for bad in [
+            "",
+            "[]",
+            "{",
+            r#"{"a":}"#,
+            r#"{"a":1,}"#,
+            r#"{"a":01}"#,
+            r#"{"a":"\x"}"#,
+            "{\"a\":\"\u{1}\"}",
+            r#"{"a":tru}"#,
+            r#"{"a":1} x"#,
+            r#"{"z":{"y":[1,}}"#,
+        ] {
+            assert!(fields(&["a"], bad, true).is_err(), "{bad:?}");
+        }
+        let deep = format!("{{\"a\":{}{}}}", "[".repeat(1200), "]".repeat(1200));
+        assert!(
+            fields(&["a"], &deep, true)
+                .unwrap_err()
+                .to_string()
+                .contains("deeper")
+        );
+    }
+
+    #[test]
+    fn early_exit_stops_after_needed_top_level_fields() {
+        // Garbage after the needed field is never read in early-exit mode.
+        let got = fields(&["source"], r#"{"source":"s", this is not json"#, false).unwrap();
+        assert_eq!(got, vec![(0, "s".into(), vec![])]);
+        assert!(fields(&["source"], r#"{"source":"s", this is not json"#, true).is_err());
+    }
+}

@@ -1,0 +1,130 @@
+//! Rule identifiers, caller-owned result sets and per-thread scratch.
+
+use crate::automaton::Work;
+
+/// Identifies a rule within a [`Matcher`](crate::Matcher). Ids are dense,
+/// assigned in insertion order, and stay valid when other rules are removed.
+///
+/// ```
+/// let matcher = sluice_pattern::Matcher::builder().build([r#"{"a": ["b"]}"#]).unwrap();
+/// let id = sluice_pattern::RuleId::new(0);
+/// assert_eq!(matcher.rule_name(id), None);
+/// assert_eq!(id.index(), 0);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RuleId(u32);
+
+impl RuleId {
+    /// The id with this index.
+    pub fn new(index: u32) -> RuleId {
+        RuleId(index)
+    }
+
+    /// The index of this id (its position in insertion order).
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+
+    pub(crate) fn raw(self) -> u32 {
+        self.0
+    }
+}
+
+/// The rules an event matched: a bitset plus the list of members, so that
+/// clearing and iterating cost the number of matches, not the number of rules.
+///
+/// ```
+/// use sluice_pattern::{Matcher, MatchSet};
+/// let matcher = Matcher::builder().build([r#"{"a": ["x"]}"#, r#"{"a": [{"prefix": ""}]}"#]).unwrap();
+/// let mut cache = matcher.create_cache();
+/// let mut hits = MatchSet::new(matcher.rule_count());
+/// matcher.matches_with(&mut cache, br#"{"a": "x"}"#, &mut hits).unwrap();
+/// assert_eq!(hits.len(), 2);
+/// let ids: Vec<usize> = hits.iter().map(|id| id.index()).collect();
+/// assert_eq!(ids, [0, 1]);
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct MatchSet {
+    bits: Vec<u64>,
+    members: Vec<u32>,
+}
+
+impl MatchSet {
+    /// An empty set sized for `capacity` rules (it grows if needed).
+    pub fn new(capacity: usize) -> MatchSet {
+        MatchSet {
+            bits: vec![0; capacity.div_ceil(64)],
+            members: Vec::with_capacity(capacity.min(1024)),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn insert(&mut self, id: u32) {
+        let word = (id / 64) as usize;
+        if word >= self.bits.len() {
+            self.bits.resize(word + 1, 0);
+        }
+        let bit = 1u64 << (id % 64);
+        if self.bits[word] & bit == 0 {
+            self.bits[word] |= bit;
+            self.members.push(id);
+        }
+    }
+
+    /// Whether `id` is in the set.
+    pub fn contains(&self, id: RuleId) -> bool {
+        let word = id.index() / 64;
+        self.bits
+            .get(word)
+            .is_some_and(|w| w & (1u64 << (id.raw() % 64)) != 0)
+    }
+
+    /// Number of rules in the set.
+    pub fn len(&self) -> usize {
+        self.members.len()
+    }
+
+    /// Whether no rule matched.
+    pub fn is_empty(&self) -> bool {
+        self.members.is_empty()
+    }
+
+    /// Removes every member.
+    pub fn clear(&mut self) {
+        for &id in &self.members {
+            self.bits[(id / 64) as usize] = 0;
+        }
+        self.members.clear();
+    }
+
+    /// The members in ascending id order.
+    pub fn iter(&self) -> impl Iterator<Item = RuleId> + '_ {
+        let mut sorted = self.members.clone();
+        sorted.sort_unstable();
+        sorted.into_iter().map(RuleId)
+    }
+
+    /// The members in the order they were found (no sorting, no allocation).
+    pub fn iter_unordered(&self) -> impl Iterator<Item = RuleId> + '_ {
+        self.members.iter().map(|&id| RuleId(id))
+    }
+}
+
+/// Per-thread scratch memory for matching. Create one per thread with
+/// [`Matcher::create_cache`](crate::Matcher::create_cache) and reuse it: after
+/// the first few events, matching allocates nothing.
+///
+/// ```
+/// let matcher = sluice_pattern::Matcher::builder().build([r#"{"a": ["b"]}"#]).unwrap();
+/// let mut cache = matcher.create_cache();
+/// let mut hits = sluice_pattern::MatchSet::new(1);
+/// for _ in 0..3 {
+///     hits.clear();
+///     matcher.matches_with(&mut cache, br#"{"a": "b"}"#, &mut hits).unwrap();
+///     assert_eq!(hits.len(), 1);
+/// }
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Cache {
+    pub(crate) work: Work,
+}
