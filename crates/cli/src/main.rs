@@ -1,1 +1,151 @@
-fn main() {}
+//! `sluice`: test EventBridge patterns offline and match events in bulk.
+//!
+//! Exit codes: 0 match (or success), 1 no match, 2 error.
+
+mod bench;
+mod input;
+mod matching;
+mod rules;
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "sluice",
+    version,
+    about = "Amazon EventBridge patterns, offline and fast"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Test an event against a pattern, like `aws events test-event-pattern`.
+    TestEventPattern {
+        /// The pattern: JSON text, or file://PATH.
+        #[arg(long)]
+        event_pattern: String,
+        /// The event: JSON text, or file://PATH.
+        #[arg(long)]
+        event: String,
+    },
+    /// Say why an event does or does not match a pattern.
+    Explain {
+        /// The pattern: JSON text, or file://PATH.
+        #[arg(long)]
+        event_pattern: String,
+        /// The event: JSON text, or file://PATH.
+        #[arg(long)]
+        event: String,
+    },
+    /// Match files of JSON Lines events (.gz, .zst, or - for stdin) against a rules file.
+    Match {
+        /// Rules: a list of {"Name", "EventPattern"} or {"Rules": [...]} as ListRules returns.
+        #[arg(long)]
+        rules: String,
+        /// Event files.
+        #[arg(required = true)]
+        events: Vec<String>,
+        /// Print one summary object instead of one line per event.
+        #[arg(long)]
+        count: bool,
+        /// Worker threads (default: every core).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Trust the input: skip validation of unneeded parts of events.
+        #[arg(long)]
+        early_exit: bool,
+    },
+    /// Measure single-thread matching throughput on your own rules and events.
+    Bench {
+        /// Rules file, as for `match`.
+        #[arg(long)]
+        rules: String,
+        /// Event files.
+        #[arg(required = true)]
+        events: Vec<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("sluice: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn aws_error(code: &str, message: &str) -> ExitCode {
+    eprintln!("An error occurred ({code}) when calling the TestEventPattern operation: {message}");
+    ExitCode::from(2)
+}
+
+fn run(command: Command) -> Result<ExitCode> {
+    match command {
+        Command::TestEventPattern {
+            event_pattern,
+            event,
+        } => {
+            let pattern = input::inline_or_file(&event_pattern)?;
+            let event = input::inline_or_file(&event)?;
+            match sluice_pattern::test_event_pattern(&pattern, &event) {
+                Ok(result) => {
+                    println!("{{\"Result\": {result}}}");
+                    Ok(ExitCode::from(if result { 0 } else { 1 }))
+                }
+                Err(error) => {
+                    if let Some(detail) = error.detail() {
+                        eprintln!("sluice: {detail}");
+                    }
+                    Ok(aws_error(error.error_code(), &error.message()))
+                }
+            }
+        }
+        Command::Explain {
+            event_pattern,
+            event,
+        } => {
+            let pattern = input::inline_or_file(&event_pattern)?;
+            let event = input::inline_or_file(&event)?;
+            let matcher = match sluice_pattern::Matcher::builder().build([pattern.as_str()]) {
+                Ok(m) => m,
+                Err(e) => {
+                    let error = e.pattern_error();
+                    return Ok(aws_error(error.error_code(), &error.message()));
+                }
+            };
+            let explanation = matcher
+                .explain(sluice_pattern::RuleId::new(0), event.as_bytes())
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{explanation}");
+            Ok(ExitCode::from(if explanation.matched() { 0 } else { 1 }))
+        }
+        Command::Match {
+            rules,
+            events,
+            count,
+            threads,
+            early_exit,
+        } => {
+            let threads = threads.unwrap_or_else(|| {
+                std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+            });
+            matching::run(&matching::MatchOptions {
+                rules,
+                events,
+                count,
+                threads,
+                early_exit,
+            })
+        }
+        Command::Bench { rules, events } => bench::run(&rules, &events),
+    }
+}
