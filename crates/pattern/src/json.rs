@@ -172,10 +172,10 @@ impl<'a> Lexer<'a> {
     fn eof_message(&self) -> String {
         match self.stack.last() {
             Some(Container::Object) => {
-                "Unexpected end-of-input: expected close marker for Object".into()
+                "Unexpected end-of-input: expected close marker for OBJECT".into()
             }
             Some(Container::Array) => {
-                "Unexpected end-of-input: expected close marker for Array".into()
+                "Unexpected end-of-input: expected close marker for ARRAY".into()
             }
             None => "Unexpected end-of-input".into(),
         }
