@@ -1,0 +1,185 @@
+//! Property test: for random rule sets and random events, the automaton (in
+//! both scan modes) finds exactly the rules the brute-force reference finds.
+
+use proptest::prelude::*;
+use sluice_pattern::{Config, MatchSet, Matcher, ScanMode, check, reference};
+
+fn key() -> impl Strategy<Value = String> {
+    prop_oneof![
+        4 => Just("a".to_string()),
+        4 => Just("b".to_string()),
+        2 => Just("c".to_string()),
+        1 => Just("a.b".to_string()),
+    ]
+}
+
+fn string_literal() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("\"\"".to_string()),
+        Just("\"x\"".to_string()),
+        Just("\"xy\"".to_string()),
+        Just("\"X\"".to_string()),
+        Just("\"yx\"".to_string()),
+        Just("\"x*y\"".to_string()),
+        Just("\"10.0.0.1\"".to_string()),
+        Just("\"\\u0078\"".to_string()),
+    ]
+}
+
+fn number_literal() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("0"),
+        Just("1"),
+        Just("-1"),
+        Just("1.5"),
+        Just("300"),
+        Just("3e2"),
+        Just("1e-9"),
+        Just("-0.0"),
+        Just("9007199254740993"),
+    ]
+    .prop_map(str::to_string)
+}
+
+fn event_leaf() -> impl Strategy<Value = String> {
+    prop_oneof![
+        4 => string_literal(),
+        3 => number_literal(),
+        1 => Just("true".to_string()),
+        1 => Just("false".to_string()),
+        1 => Just("null".to_string()),
+    ]
+}
+
+fn event_value() -> impl Strategy<Value = String> {
+    event_leaf().prop_recursive(3, 24, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(|v| format!("[{}]", v.join(","))),
+            prop::collection::btree_map(key(), inner, 0..4).prop_map(object),
+        ]
+    })
+}
+
+fn object(members: std::collections::BTreeMap<String, String>) -> String {
+    let body: Vec<String> = members
+        .iter()
+        .map(|(k, v)| format!("\"{k}\":{v}"))
+        .collect();
+    format!("{{{}}}", body.join(","))
+}
+
+fn event() -> impl Strategy<Value = String> {
+    prop::collection::btree_map(key(), event_value(), 0..5).prop_map(object)
+}
+
+fn condition() -> impl Strategy<Value = String> {
+    let text = prop_oneof![Just("x"), Just("xy"), Just("X"), Just("y")];
+    prop_oneof![
+        3 => string_literal(),
+        2 => number_literal(),
+        1 => Just("null".to_string()),
+        1 => Just("true".to_string()),
+        1 => text.clone().prop_map(|t| format!("{{\"prefix\":\"{t}\"}}")),
+        1 => text.clone().prop_map(|t| format!("{{\"suffix\":\"{t}\"}}")),
+        1 => text.clone().prop_map(|t| format!("{{\"prefix\":{{\"equals-ignore-case\":\"{t}\"}}}}")),
+        1 => text.clone().prop_map(|t| format!("{{\"suffix\":{{\"equals-ignore-case\":\"{t}\"}}}}")),
+        1 => text.clone().prop_map(|t| format!("{{\"equals-ignore-case\":\"{t}\"}}")),
+        1 => prop_oneof![Just("*"), Just("x*"), Just("*y"), Just("x*y"), Just("")]
+            .prop_map(|w| format!("{{\"wildcard\":\"{w}\"}}")),
+        1 => string_literal().prop_map(|s| format!("{{\"anything-but\":{s}}}")),
+        1 => number_literal().prop_map(|n| format!("{{\"anything-but\":[{n},7]}}")),
+        1 => text.clone().prop_map(|t| format!("{{\"anything-but\":{{\"prefix\":\"{t}\"}}}}")),
+        1 => text.clone().prop_map(|t| format!("{{\"anything-but\":{{\"suffix\":[\"{t}\"]}}}}")),
+        1 => text.clone().prop_map(|t| format!("{{\"anything-but\":{{\"equals-ignore-case\":\"{t}\"}}}}")),
+        1 => prop_oneof![Just("*"), Just("x*")].prop_map(|w| format!("{{\"anything-but\":{{\"wildcard\":\"{w}\"}}}}")),
+        2 => prop_oneof![
+            Just("[\">\",0]"), Just("[\"<\",1.5]"), Just("[\">=\",-1,\"<=\",300]"),
+            Just("[\">\",1,\"<\",9007199254740993]"), Just("[\"=\",3e2]"), Just("[\"<=\",-0.0]"),
+        ]
+        .prop_map(|r| format!("{{\"numeric\":{r}}}")),
+        1 => any::<bool>().prop_map(|b| format!("{{\"exists\":{b}}}")),
+        1 => Just("{\"cidr\":\"10.0.0.0/8\"}".to_string()),
+    ]
+}
+
+fn leaf_list() -> impl Strategy<Value = String> {
+    prop::collection::vec(condition(), 1..3).prop_map(|v| format!("[{}]", v.join(",")))
+}
+
+fn pattern_object(depth: u32) -> BoxedStrategy<String> {
+    if depth == 0 {
+        return prop::collection::btree_map(key(), leaf_list(), 1..3)
+            .prop_map(object)
+            .boxed();
+    }
+    let member = prop_oneof![3 => leaf_list(), 1 => pattern_object(depth - 1)];
+    let plain = prop::collection::btree_map(key(), member, 1..3).prop_map(object);
+    let with_or = (
+        prop::collection::btree_map(key(), leaf_list(), 0..2),
+        prop::collection::vec(pattern_object(depth - 1), 2..4),
+    )
+        .prop_map(|(fields, branches)| {
+            let mut body: Vec<String> =
+                fields.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+            body.push(format!("\"$or\":[{}]", branches.join(",")));
+            format!("{{{}}}", body.join(","))
+        });
+    prop_oneof![3 => plain, 1 => with_or].boxed()
+}
+
+fn found(matcher: &Matcher, event: &str) -> Vec<usize> {
+    let mut cache = matcher.create_cache();
+    let mut hits = MatchSet::new(matcher.rule_count());
+    matcher
+        .matches_with(&mut cache, event.as_bytes(), &mut hits)
+        .expect("generated events are valid");
+    hits.iter().map(|id| id.index()).collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn automaton_agrees_with_reference(
+        patterns in prop::collection::vec(pattern_object(2), 1..8),
+        events in prop::collection::vec(event(), 1..6),
+    ) {
+        for p in &patterns {
+            prop_assert!(check(p).is_ok(), "generator made an invalid pattern: {p}: {:?}", check(p));
+        }
+        for mode in [ScanMode::Validating, ScanMode::EarlyExit] {
+            let matcher = Matcher::builder()
+                .configure(Config::new().scan_mode(mode))
+                .build(&patterns)
+                .expect("valid patterns build");
+            for event in &events {
+                let expected: Vec<usize> = patterns
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, p)| reference::matches(p, event.as_bytes()) == Ok(true))
+                    .map(|(i, _)| i)
+                    .collect();
+                prop_assert_eq!(found(&matcher, event), expected, "mode {:?}, event {}, patterns {:?}", mode, event, patterns);
+            }
+        }
+    }
+
+    #[test]
+    fn adding_and_removing_rules_keeps_results(
+        patterns in prop::collection::vec(pattern_object(1), 2..6),
+        events in prop::collection::vec(event(), 1..4),
+    ) {
+        let full = Matcher::builder().build(&patterns).expect("valid patterns build");
+        let mut grown = Matcher::builder().build(&patterns[..1]).expect("valid");
+        for p in &patterns[1..] {
+            grown = grown.with_rule(None, p).expect("valid").0;
+        }
+        let without_first = full.without_rule(sluice_pattern::RuleId::new(0));
+        for event in &events {
+            let all = found(&full, event);
+            prop_assert_eq!(found(&grown, event), all.clone());
+            let rest: Vec<usize> = all.into_iter().filter(|&i| i != 0).collect();
+            prop_assert_eq!(found(&without_first, event), rest);
+        }
+    }
+}
