@@ -96,10 +96,8 @@ impl fmt::Display for Explanation {
         if self.matched() {
             return f.write_str("match");
         }
-        if self.alternatives.len() == 1 {
-            if let Some(Some(failure)) = self.alternatives.first() {
-                return write!(f, "no match: {failure}");
-            }
+        if let [Some(failure)] = self.alternatives.as_slice() {
+            return write!(f, "no match: {failure}");
         }
         write!(
             f,

@@ -767,8 +767,10 @@ impl Scanner<'_, '_> {
                     }
                     _ => return Err(self.error("Invalid escape in a string")),
                 }
-            } else {
+            } else if self.pos < self.src.len() {
                 self.pos += 1;
+            } else {
+                return Err(self.error("Unterminated string"));
             }
         }
     }
@@ -944,6 +946,13 @@ mod tests {
                 .to_string()
                 .contains("deeper")
         );
+    }
+
+    #[test]
+    fn truncated_escape_is_an_error_in_both_modes() {
+        for validate in [true, false] {
+            assert!(fields(&["resources"], "{\"x\":\"a\\", validate).is_err());
+        }
     }
 
     #[test]

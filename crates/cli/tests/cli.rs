@@ -1,0 +1,337 @@
+//! Golden tests of the `sluice` binary: outputs and exit codes.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn sluice(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(args)
+        .output()
+        .expect("sluice runs")
+}
+
+fn sluice_stdin(args: &[&str], input: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("sluice starts");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input)
+        .expect("write stdin");
+    child.wait_with_output().expect("sluice finishes")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn examples(file: &str) -> String {
+    repo()
+        .join("examples/imagebuilder")
+        .join(file)
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("sluice-cli-test-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+const EVENT: &str = r#"{"version":"0","id":"7d1c","detail-type":"EC2 Image Builder Image State Change","source":"aws.imagebuilder","account":"210987654321","time":"2026-09-14T07:31:05Z","region":"us-east-2","resources":[],"detail":{"state":{"status":"FAILED"}}}"#;
+
+#[test]
+fn test_event_pattern_results_and_exit_codes() {
+    let hit = sluice(&[
+        "test-event-pattern",
+        "--event-pattern",
+        r#"{"detail":{"state":{"status":["FAILED"]}}}"#,
+        "--event",
+        EVENT,
+    ]);
+    assert_eq!(stdout(&hit), "{\"Result\": true}\n");
+    assert_eq!(hit.status.code(), Some(0));
+
+    let miss = sluice(&[
+        "test-event-pattern",
+        "--event-pattern",
+        r#"{"detail":{"state":{"status":["AVAILABLE"]}}}"#,
+        "--event",
+        EVENT,
+    ]);
+    assert_eq!(stdout(&miss), "{\"Result\": false}\n");
+    assert_eq!(miss.status.code(), Some(1));
+}
+
+#[test]
+fn test_event_pattern_reads_files() {
+    let dir = temp_dir("files");
+    let pattern = dir.join("pattern.json");
+    let event = dir.join("event.json");
+    std::fs::write(&pattern, r#"{"source": ["aws.imagebuilder"]}"#).unwrap();
+    std::fs::write(&event, EVENT).unwrap();
+    let out = sluice(&[
+        "test-event-pattern",
+        "--event-pattern",
+        &format!("file://{}", pattern.display()),
+        "--event",
+        &format!("file://{}", event.display()),
+    ]);
+    assert_eq!(stdout(&out), "{\"Result\": true}\n");
+    let missing = sluice(&[
+        "test-event-pattern",
+        "--event-pattern",
+        "file:///no/such/file",
+        "--event",
+        EVENT,
+    ]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(stderr(&missing).contains("cannot read /no/such/file"));
+}
+
+#[test]
+fn invalid_patterns_and_events_print_aws_messages() {
+    let bad_pattern = sluice(&[
+        "test-event-pattern",
+        "--event-pattern",
+        r#"{"int": 42}"#,
+        "--event",
+        EVENT,
+    ]);
+    assert_eq!(bad_pattern.status.code(), Some(2));
+    assert_eq!(stdout(&bad_pattern), "");
+    assert_eq!(
+        stderr(&bad_pattern),
+        "An error occurred (InvalidEventPatternException) when calling the TestEventPattern operation: Event pattern is not valid. Reason: \"int\" must be an object or an array\n"
+    );
+    let bad_event = sluice(&[
+        "test-event-pattern",
+        "--event-pattern",
+        r#"{"a": ["b"]}"#,
+        "--event",
+        r#"["plain string"]"#,
+    ]);
+    assert_eq!(bad_event.status.code(), Some(2));
+    assert!(stderr(&bad_event).ends_with(
+        "An error occurred (ValidationException) when calling the TestEventPattern operation: Parameter Event is not valid.\n"
+    ));
+}
+
+#[test]
+fn explain_names_the_failing_condition() {
+    let out = sluice(&[
+        "explain",
+        "--event-pattern",
+        r#"{"source":["aws.imagebuilder"],"detail":{"state":{"status":["AVAILABLE","INTEGRATING"]}}}"#,
+        "--event",
+        EVENT,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stdout(&out),
+        "no match: detail.state.status: saw \"FAILED\", but the rule needs one of [\"AVAILABLE\", \"INTEGRATING\"]\n"
+    );
+    let missing = sluice(&[
+        "explain",
+        "--event-pattern",
+        r#"{"detail":{"reason":[{"exists":true}]}}"#,
+        "--event",
+        EVENT,
+    ]);
+    assert_eq!(
+        stdout(&missing),
+        "no match: detail.reason: missing, but the rule needs {\"exists\": true}\n"
+    );
+    let hit = sluice(&[
+        "explain",
+        "--event-pattern",
+        r#"{"source":["aws.imagebuilder"]}"#,
+        "--event",
+        EVENT,
+    ]);
+    assert_eq!(
+        (stdout(&hit).as_str(), hit.status.code()),
+        ("match\n", Some(0))
+    );
+}
+
+#[test]
+fn match_prints_one_line_per_event_in_input_order() {
+    let out = sluice(&[
+        "match",
+        "--threads",
+        "2",
+        "--rules",
+        &examples("rules.json"),
+        &examples("events.jsonl"),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let lines: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    assert_eq!(lines.len(), 14);
+    for (i, line) in lines.iter().enumerate() {
+        assert_eq!(line["line"], i + 1);
+    }
+    assert_eq!(
+        lines[5]["rules"],
+        serde_json::json!(["image-failed", "any-failure-or-cancel"])
+    );
+    assert_eq!(
+        lines[0]["rules"],
+        serde_json::json!(["eu-images-not-replayed"])
+    );
+}
+
+#[test]
+fn match_counts_compressed_and_stdin_input_and_malformed_events() {
+    let dir = temp_dir("compressed");
+    let events = std::fs::read(examples("events.jsonl")).unwrap();
+    let gz = dir.join("events.jsonl.gz");
+    let mut encoder = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gz).unwrap(),
+        flate2::Compression::fast(),
+    );
+    encoder.write_all(&events).unwrap();
+    encoder.finish().unwrap();
+    let zst = dir.join("events.jsonl.zst");
+    std::fs::write(&zst, zstd::encode_all(&events[..], 3).unwrap()).unwrap();
+    let out = sluice_stdin(
+        &["match", "--count", "--rules", &examples("rules.json"), gz.to_str().unwrap(), zst.to_str().unwrap(), "-"],
+        b"{\"source\": \"aws.imagebuilder\", \"detail\": {\"state\": {\"status\": \"FAILED\"}}}\n\nnot json\n{\"a\": 1\n",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "{\"events\": 31, \"invalid\": 2, \"rules\": {\"image-failed\": 4, \"image-available\": 2, \"critical-cves\": 2, \"awaiting-approval\": 2, \"pipeline-disabled\": 2, \"pipeline-runs\": 2, \"eu-images-not-replayed\": 12, \"any-failure-or-cancel\": 9}}\n"
+    );
+    assert!(stderr(&out).contains("2 of 31 events were not valid"));
+}
+
+#[test]
+fn match_reports_bad_rules_with_file_and_rule() {
+    let dir = temp_dir("bad-rules");
+    let rules = dir.join("rules.json");
+    std::fs::write(&rules, r#"[{"Name": "ok", "EventPattern": {"a": ["1"]}}, {"Name": "broken", "EventPattern": "{\"a\": []}"}]"#).unwrap();
+    let out = sluice(&[
+        "match",
+        "--rules",
+        rules.to_str().unwrap(),
+        &examples("events.jsonl"),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains(
+            r#"rule "broken": Event pattern is not valid. Reason: Empty arrays are not allowed"#
+        ),
+        "{}",
+        stderr(&out)
+    );
+    let none = sluice_stdin(
+        &["match", "--rules", &examples("rules.json"), "-"],
+        b"{\"source\": \"elsewhere\"}\n",
+    );
+    assert_eq!(none.status.code(), Some(1));
+}
+
+#[derive(serde::Deserialize)]
+struct RuleSets {
+    sets: Vec<RuleSet>,
+}
+
+#[derive(serde::Deserialize)]
+struct RuleSet {
+    name: String,
+    rules: Vec<SetRule>,
+}
+
+#[derive(serde::Deserialize)]
+struct SetRule {
+    name: String,
+    pattern: Box<serde_json::value::RawValue>,
+    expected_matches: u64,
+}
+
+/// `sluice match --count` reproduces event-ruler's counts on the citylots2
+/// corpus, when the corpus is beside the repository.
+#[test]
+fn citylots2_counts_match_event_ruler() {
+    let data = repo().join("../shared/data");
+    let corpus = data.join("citylots2.json.gz");
+    let Ok(sets) = std::fs::read_to_string(data.join("citylots2-rulesets.json")) else {
+        eprintln!("citylots2 data not found beside the repository: skipped");
+        return;
+    };
+    // Patterns stay raw text: their numbers must not pass through an f64.
+    let sets: RuleSets = serde_json::from_str(&sets).unwrap();
+    // COMBO holds 45 of the 70 rules; the other sets' rules go in a second file.
+    let dir = temp_dir("citylots2");
+    let mut expected = serde_json::Map::new();
+    let mut combo = Vec::new();
+    let mut rest = Vec::new();
+    for set in &sets.sets {
+        let name = set.name.as_str();
+        for rule in &set.rules {
+            let rule_name = if name == "COMBO" || name == "PARTIAL_COMBO" {
+                rule.name.clone()
+            } else {
+                format!("{name}/{}", rule.name)
+            };
+            expected.insert(rule_name.clone(), rule.expected_matches.into());
+            let entry = serde_json::json!({"Name": rule_name, "EventPattern": rule.pattern.get()});
+            if name == "COMBO" {
+                combo.push(entry);
+            } else if ![
+                "NUMERIC",
+                "EXACT",
+                "PREFIX",
+                "COMPLEX_ARRAYS",
+                "PARTIAL_COMBO",
+            ]
+            .contains(&name)
+                && !name.starts_with("ANYTHING-BUT")
+            {
+                rest.push(entry);
+            }
+        }
+    }
+    let mut seen = 0;
+    for (file, rules) in [("combo.json", combo), ("rest.json", rest)] {
+        let path = dir.join(file);
+        std::fs::write(&path, serde_json::to_string(&rules).unwrap()).unwrap();
+        let out = sluice(&[
+            "match",
+            "--count",
+            "--rules",
+            path.to_str().unwrap(),
+            corpus.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let counts: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+        assert_eq!(counts["events"], 213068);
+        assert_eq!(counts["invalid"], 0);
+        for (rule, n) in counts["rules"].as_object().unwrap() {
+            assert_eq!(Some(n), expected.get(rule), "{rule}");
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, 70, "every distinct rule is counted");
+    let _ = Path::new(&dir);
+}

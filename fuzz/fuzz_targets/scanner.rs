@@ -1,0 +1,53 @@
+//! Any bytes given as an event: never a panic or a hang; in validating mode
+//! the result equals the reference matcher's (same rules, or both reject).
+#![no_main]
+
+use std::sync::OnceLock;
+
+use libfuzzer_sys::fuzz_target;
+use sluice_pattern::{Config, MatchSet, Matcher, ScanMode, reference};
+
+const PATTERNS: &[&str] = &[
+    r#"{"source": ["aws.imagebuilder"]}"#,
+    r#"{"detail": {"state": {"status": [{"prefix": "FAIL"}, "CANCELLED"]}}}"#,
+    r#"{"a": {"b": [{"numeric": [">", 0, "<=", 5]}], "c": [{"anything-but": "x"}]}}"#,
+    r#"{"a": [{"exists": false}], "b": [{"wildcard": "*x*"}]}"#,
+    r#"{"resources": [{"suffix": {"equals-ignore-case": "/1"}}], "ip": [{"cidr": "10.0.0.0/8"}]}"#,
+    r#"{"$or": [{"a.b": [1, null, true]}, {"x": {"y": [{"exists": true}]}}]}"#,
+    r#"{"k": [""], "": {"e": [{"equals-ignore-case": "É"}]}}"#,
+];
+
+fn matchers() -> &'static (Matcher, Matcher) {
+    static M: OnceLock<(Matcher, Matcher)> = OnceLock::new();
+    M.get_or_init(|| {
+        let build = |mode| {
+            Matcher::builder()
+                .configure(Config::new().scan_mode(mode))
+                .build(PATTERNS)
+                .expect("fixed patterns are valid")
+        };
+        (build(ScanMode::Validating), build(ScanMode::EarlyExit))
+    })
+}
+
+fuzz_target!(|data: &[u8]| {
+    let (validating, early_exit) = matchers();
+    let mut hits = MatchSet::new(PATTERNS.len());
+    let mut cache = validating.create_cache();
+    let got = validating
+        .matches_with(&mut cache, data, &mut hits)
+        .map(|()| hits.iter().map(|id| id.index()).collect::<Vec<_>>());
+    let expected: Result<Vec<usize>, ()> = PATTERNS
+        .iter()
+        .enumerate()
+        .map(|(i, p)| reference::matches(p, data).map(|m| m.then_some(i)).map_err(|_| ()))
+        .collect::<Result<Vec<_>, _>>()
+        .map(|v| v.into_iter().flatten().collect());
+    match (&got, &expected) {
+        (Ok(a), Ok(b)) => assert_eq!(a, b, "validating scan and reference disagree"),
+        (Err(_), Err(())) => {}
+        _ => panic!("validating scan {got:?} vs reference {expected:?}"),
+    }
+    let mut cache = early_exit.create_cache();
+    let _ = early_exit.matches_with(&mut cache, data, &mut hits);
+});
