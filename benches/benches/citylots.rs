@@ -14,7 +14,11 @@ use sluice_pattern::{Config, MatchSet, Matcher, ScanMode, reference};
 fn sluice_matcher(set: &RuleSet, mode: ScanMode) -> Matcher {
     Matcher::builder()
         .configure(Config::new().scan_mode(mode))
-        .build_named(set.rules.iter().map(|r| (r.name.as_str(), r.pattern.as_str())))
+        .build_named(
+            set.rules
+                .iter()
+                .map(|r| (r.name.as_str(), r.pattern.as_str())),
+        )
         .expect("benchmark rules are valid")
 }
 
@@ -23,7 +27,9 @@ fn sluice_counts(matcher: &Matcher, events: &[Vec<u8>]) -> Vec<u64> {
     let mut hits = MatchSet::new(matcher.rule_capacity());
     let mut counts = vec![0u64; matcher.rule_capacity()];
     for event in events {
-        matcher.matches_with(&mut cache, event, &mut hits).expect("corpus events are valid");
+        matcher
+            .matches_with(&mut cache, event, &mut hits)
+            .expect("corpus events are valid");
         for id in hits.iter_unordered() {
             counts[id.index()] += 1;
         }
@@ -35,7 +41,10 @@ fn quamina_for(set: &RuleSet) -> Option<quamina::Quamina<usize>> {
     let mut q = quamina::Quamina::new();
     for (i, rule) in set.rules.iter().enumerate() {
         if let Err(e) = q.add_pattern(i, &rule.pattern) {
-            eprintln!("{}: quamina does not support {}: {e:?}", set.name, rule.name);
+            eprintln!(
+                "{}: quamina does not support {}: {e:?}",
+                set.name, rule.name
+            );
             return None;
         }
     }
@@ -45,7 +54,10 @@ fn quamina_for(set: &RuleSet) -> Option<quamina::Quamina<usize>> {
 fn quamina_counts(q: &quamina::Quamina<usize>, n: usize, events: &[Vec<u8>]) -> Vec<u64> {
     let mut counts = vec![0u64; n];
     for event in events {
-        for i in q.matches_for_event(event).expect("quamina reads the corpus") {
+        for i in q
+            .matches_for_event(event)
+            .expect("quamina reads the corpus")
+        {
             counts[i] += 1;
         }
     }
@@ -55,7 +67,11 @@ fn quamina_counts(q: &quamina::Quamina<usize>, n: usize, events: &[Vec<u8>]) -> 
 /// The counts every engine must reproduce before it is timed.
 fn expected_counts(set: &RuleSet, corpus: &Corpus) -> Vec<u64> {
     if set.rules.iter().all(|r| r.expected.is_some()) {
-        return set.rules.iter().map(|r| r.expected.unwrap_or_default()).collect();
+        return set
+            .rules
+            .iter()
+            .map(|r| r.expected.unwrap_or_default())
+            .collect();
     }
     // Generated corpus: the brute-force reference matcher is the judge.
     set.rules
@@ -80,18 +96,35 @@ fn bench_sets(c: &mut Criterion) {
         .min(corpus.events.len());
     let timed = &corpus.events[..per_pass];
     let bytes: usize = timed.iter().map(Vec::len).sum();
-    eprintln!("corpus: {}, {} events; {per_pass} per timed pass ({bytes} bytes)", corpus.source, corpus.events.len());
+    eprintln!(
+        "corpus: {}, {} events; {per_pass} per timed pass ({bytes} bytes)",
+        corpus.source,
+        corpus.events.len()
+    );
 
     for set in &corpus.sets {
         let expected = expected_counts(set, &corpus);
         let early = sluice_matcher(set, ScanMode::EarlyExit);
         let validating = sluice_matcher(set, ScanMode::Validating);
-        assert_eq!(sluice_counts(&early, &corpus.events), expected, "{}: sluice early-exit counts", set.name);
-        assert_eq!(sluice_counts(&validating, &corpus.events), expected, "{}: sluice validating counts", set.name);
+        assert_eq!(
+            sluice_counts(&early, &corpus.events),
+            expected,
+            "{}: sluice early-exit counts",
+            set.name
+        );
+        assert_eq!(
+            sluice_counts(&validating, &corpus.events),
+            expected,
+            "{}: sluice validating counts",
+            set.name
+        );
         let peer = quamina_for(set).filter(|q| {
             let counts = quamina_counts(q, set.rules.len(), &corpus.events);
             if counts != expected {
-                eprintln!("{}: quamina counts {counts:?} differ from {expected:?}; not timed", set.name);
+                eprintln!(
+                    "{}: quamina counts {counts:?} differ from {expected:?}; not timed",
+                    set.name
+                );
             }
             counts == expected
         });
@@ -101,7 +134,10 @@ fn bench_sets(c: &mut Criterion) {
         group.sample_size(10);
         group.warm_up_time(Duration::from_secs(1));
         group.measurement_time(Duration::from_secs(3));
-        for (label, matcher) in [("sluice-early-exit", &early), ("sluice-validating", &validating)] {
+        for (label, matcher) in [
+            ("sluice-early-exit", &early),
+            ("sluice-validating", &validating),
+        ] {
             let mut cache = matcher.create_cache();
             let mut hits = MatchSet::new(matcher.rule_capacity());
             group.bench_function(label, |b| {
@@ -117,7 +153,12 @@ fn bench_sets(c: &mut Criterion) {
         }
         if let Some(q) = &peer {
             group.bench_function("quamina", |b| {
-                b.iter(|| timed.iter().map(|e| q.matches_for_event(e).map_or(0, |v| v.len())).sum::<usize>())
+                b.iter(|| {
+                    timed
+                        .iter()
+                        .map(|e| q.matches_for_event(e).map_or(0, |v| v.len()))
+                        .sum::<usize>()
+                })
             });
         }
         group.finish();
@@ -130,16 +171,22 @@ fn bench_sets(c: &mut Criterion) {
 fn bench_scan(c: &mut Criterion) {
     let corpus = citylots(20_000);
     let timed = &corpus.events[..corpus.events.len().min(20_000)];
-    let matcher = Matcher::builder().build([r#"{"no-such-field": ["x"]}"#]).expect("valid");
+    let matcher = Matcher::builder()
+        .build([r#"{"no-such-field": ["x"]}"#])
+        .expect("valid");
     let mut cache = matcher.create_cache();
     let mut hits = MatchSet::new(1);
     for event in timed {
-        matcher.matches_with(&mut cache, event, &mut hits).expect("valid event");
+        matcher
+            .matches_with(&mut cache, event, &mut hits)
+            .expect("valid event");
         assert!(hits.is_empty());
         serde_json::from_slice::<serde::de::IgnoredAny>(event).expect("valid event");
     }
     let mut group = c.benchmark_group("scan/validate-whole-event");
-    group.throughput(Throughput::Bytes(timed.iter().map(|e| e.len() as u64).sum()));
+    group.throughput(Throughput::Bytes(
+        timed.iter().map(|e| e.len() as u64).sum(),
+    ));
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(3));
     group.bench_function("sluice", |b| {

@@ -14,7 +14,10 @@ fn rule(family: &str, i: usize) -> String {
         "prefix" => format!(r#"{{"detail": {{"x": [{{"prefix": "v{i}-"}}]}}}}"#),
         "wildcard" => format!(r#"{{"detail": {{"x": [{{"wildcard": "v{i}-*-end"}}]}}}}"#),
         "anything-but" => format!(r#"{{"detail": {{"x": [{{"anything-but": "v{i}-mid-end"}}]}}}}"#),
-        "numeric" => format!(r#"{{"detail": {{"n": [{{"numeric": [">", {i}, "<=", {}]}}]}}}}"#, i + 10),
+        "numeric" => format!(
+            r#"{{"detail": {{"n": [{{"numeric": [">", {i}, "<=", {}]}}]}}}}"#,
+            i + 10
+        ),
         _ => unreachable!("unknown family"),
     }
 }
@@ -71,8 +74,14 @@ fn bench_match(c: &mut Criterion) {
             let mut hits = MatchSet::new(n);
             // Check the expected match counts before timing.
             for (k, event) in events.iter().enumerate() {
-                matcher.matches_with(&mut cache, event, &mut hits).expect("valid event");
-                assert_eq!(hits.len(), expected_hits(family, n, k), "{family} x {n}, event {k}");
+                matcher
+                    .matches_with(&mut cache, event, &mut hits)
+                    .expect("valid event");
+                assert_eq!(
+                    hits.len(),
+                    expected_hits(family, n, k),
+                    "{family} x {n}, event {k}"
+                );
             }
             eprintln!(
                 "{family} x {n}: {} bytes, {:.0} bytes per rule",
@@ -105,14 +114,24 @@ fn bench_compile(c: &mut Criterion) {
         for n in [100, 10_000] {
             let rules: Vec<String> = (0..n).map(|i| rule(family, i)).collect();
             group.bench_with_input(BenchmarkId::new(family, n), &rules, |b, rules| {
-                b.iter(|| Matcher::builder().build(rules).expect("valid rules").rule_count())
+                b.iter(|| {
+                    Matcher::builder()
+                        .build(rules)
+                        .expect("valid rules")
+                        .rule_count()
+                })
             });
         }
     }
     let base = build("exact", 10_000);
     let extra = rule("prefix", 424_242);
     group.bench_function("add-one-rule/10000", |b| {
-        b.iter(|| base.with_rule(Some("new"), &extra).expect("valid rule").0.rule_count())
+        b.iter(|| {
+            base.with_rule(Some("new"), &extra)
+                .expect("valid rule")
+                .0
+                .rule_count()
+        })
     });
     group.finish();
 }

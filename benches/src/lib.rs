@@ -185,33 +185,51 @@ fn set(name: &str, patterns: &[&str]) -> RuleSet {
 /// generated corpus.
 pub fn generated_sets() -> Vec<RuleSet> {
     vec![
-        set("EXACT", &[
-            r#"{"properties": {"MAPBLKLOT": ["0001001"]}}"#,
-            r#"{"properties": {"STREET": ["MARKET"], "ST_TYPE": ["ST"]}}"#,
-            r#"{"properties": {"BLOCK_NUM": ["0042"]}}"#,
-            r#"{"geometry": {"type": ["MultiPolygon"]}}"#,
-            r#"{"properties": {"ODD_EVEN": ["E"], "STREET": ["NOE"]}}"#,
-        ]),
-        set("PREFIX", &[
-            r#"{"properties": {"STREET": [{"prefix": "MA"}]}}"#,
-            r#"{"properties": {"BLKLOT": [{"prefix": "00"}]}}"#,
-            r#"{"properties": {"FROM_ST": [{"prefix": "12"}]}}"#,
-        ]),
-        set("WILDCARD", &[
-            r#"{"properties": {"STREET": [{"wildcard": "*A*"}]}}"#,
-            r#"{"properties": {"MAPBLKLOT": [{"wildcard": "00*1"}]}}"#,
-        ]),
-        set("ANYTHING-BUT", &[
-            r#"{"properties": {"ST_TYPE": [{"anything-but": ["ST", "AVE"]}]}}"#,
-            r#"{"properties": {"FROM_ST": [{"anything-but": {"prefix": "1"}}]}}"#,
-        ]),
-        set("NUMERIC", &[
-            r#"{"geometry": {"firstCoordinates": {"x": [{"numeric": ["<", -122.45]}]}}}"#,
-            r#"{"geometry": {"firstCoordinates": {"y": [{"numeric": [">", 37.75, "<=", 37.78]}]}}}"#,
-        ]),
-        set("COMPLEX_ARRAYS", &[
-            r#"{"geometry": {"type": ["Polygon"], "coordinates": {"x": [{"numeric": ["<", -122.5]}]}}}"#,
-            r#"{"geometry": {"coordinates": {"y": [{"numeric": [">", 37.8]}], "x": [{"numeric": [">", -122.4]}]}}}"#,
-        ]),
+        set(
+            "EXACT",
+            &[
+                r#"{"properties": {"MAPBLKLOT": ["0001001"]}}"#,
+                r#"{"properties": {"STREET": ["MARKET"], "ST_TYPE": ["ST"]}}"#,
+                r#"{"properties": {"BLOCK_NUM": ["0042"]}}"#,
+                r#"{"geometry": {"type": ["MultiPolygon"]}}"#,
+                r#"{"properties": {"ODD_EVEN": ["E"], "STREET": ["NOE"]}}"#,
+            ],
+        ),
+        set(
+            "PREFIX",
+            &[
+                r#"{"properties": {"STREET": [{"prefix": "MA"}]}}"#,
+                r#"{"properties": {"BLKLOT": [{"prefix": "00"}]}}"#,
+                r#"{"properties": {"FROM_ST": [{"prefix": "12"}]}}"#,
+            ],
+        ),
+        set(
+            "WILDCARD",
+            &[
+                r#"{"properties": {"STREET": [{"wildcard": "*A*"}]}}"#,
+                r#"{"properties": {"MAPBLKLOT": [{"wildcard": "00*1"}]}}"#,
+            ],
+        ),
+        set(
+            "ANYTHING-BUT",
+            &[
+                r#"{"properties": {"ST_TYPE": [{"anything-but": ["ST", "AVE"]}]}}"#,
+                r#"{"properties": {"FROM_ST": [{"anything-but": {"prefix": "1"}}]}}"#,
+            ],
+        ),
+        set(
+            "NUMERIC",
+            &[
+                r#"{"geometry": {"firstCoordinates": {"x": [{"numeric": ["<", -122.45]}]}}}"#,
+                r#"{"geometry": {"firstCoordinates": {"y": [{"numeric": [">", 37.75, "<=", 37.78]}]}}}"#,
+            ],
+        ),
+        set(
+            "COMPLEX_ARRAYS",
+            &[
+                r#"{"geometry": {"type": ["Polygon"], "coordinates": {"x": [{"numeric": ["<", -122.5]}]}}}"#,
+                r#"{"geometry": {"coordinates": {"y": [{"numeric": [">", 37.8]}], "x": [{"numeric": [">", -122.4]}]}}}"#,
+            ],
+        ),
     ]
 }

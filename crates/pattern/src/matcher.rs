@@ -24,9 +24,10 @@ pub enum ScanMode {
     /// replaces an earlier one. The default.
     Validating,
     /// Trust the event: skip unneeded subtrees without checking them and
-    /// stop once every top-level field a rule names has been read. Faster;
-    /// malformed input after the last needed field goes unnoticed, and of
-    /// duplicate keys every occurrence is seen.
+    /// stop once every top-level key that begins a path some rule names has
+    /// been read. Faster; what comes after the stopping point is not seen:
+    /// a fault, a later duplicate key, or a later dotted spelling of a path
+    /// already read (`{"detail": {…}, "detail.x": 1}`).
     EarlyExit,
 }
 

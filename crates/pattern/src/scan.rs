@@ -394,14 +394,14 @@ impl Scanner<'_, '_> {
     fn key_child(&mut self, node: u32) -> Result<Option<u32>, EventError> {
         let start = self.pos;
         let rest = &self.src[start..];
-        match memchr::memchr2(b'"', b'\\', rest) {
+        match self.string_stop(rest) {
             Some(i) if rest[i] == b'"' => {
                 self.pos = start + i + 1;
-                let key = &self.src[start..start + i];
-                if self.validate && key.iter().any(|&b| b < 0x20) {
-                    return Err(self.error("Control character in a field name"));
-                }
-                Ok(self.trie.child(node, key))
+                Ok(self.trie.child(node, &self.src[start..start + i]))
+            }
+            Some(i) if rest[i] < 0x20 => {
+                self.pos = start + i;
+                Err(self.error("Control character in a field name"))
             }
             Some(_) => {
                 let mut key = std::mem::take(&mut self.buffers.key_buf);
@@ -415,20 +415,31 @@ impl Scanner<'_, '_> {
         }
     }
 
+    /// Where a string's plain run ends: at a quote or backslash, and when
+    /// validating also at a control character.
+    #[inline]
+    fn string_stop(&self, rest: &[u8]) -> Option<usize> {
+        if self.validate {
+            let i = find_string_stop(rest);
+            (i < rest.len()).then_some(i)
+        } else {
+            memchr::memchr2(b'"', b'\\', rest)
+        }
+    }
+
     /// Decodes a string with escapes into `out`; `pos` is after the opening
     /// quote and ends after the closing quote.
     fn decode_string(&mut self, out: &mut Vec<u8>) -> Result<(), EventError> {
         loop {
             let rest = &self.src[self.pos..];
-            let Some(i) = memchr::memchr2(b'"', b'\\', rest) else {
+            let Some(i) = self.string_stop(rest) else {
                 return Err(self.error("Unterminated string"));
             };
-            let chunk = &rest[..i];
-            if self.validate && chunk.iter().any(|&b| b < 0x20) {
+            out.extend_from_slice(&rest[..i]);
+            self.pos += i;
+            if self.src[self.pos] < 0x20 {
                 return Err(self.error("Control character in a string"));
             }
-            out.extend_from_slice(chunk);
-            self.pos += i;
             if self.src[self.pos] == b'"' {
                 self.pos += 1;
                 return Ok(());
@@ -601,17 +612,18 @@ impl Scanner<'_, '_> {
     fn string(&mut self) -> Result<Span, EventError> {
         let start = self.pos;
         let rest = &self.src[start..];
-        match memchr::memchr2(b'"', b'\\', rest) {
+        match self.string_stop(rest) {
             Some(i) if rest[i] == b'"' => {
-                if self.validate && rest[..i].iter().any(|&b| b < 0x20) {
-                    return Err(self.error("Control character in a string"));
-                }
                 self.pos = start + i + 1;
                 Ok(Span {
                     start: start as u32,
                     end: (start + i) as u32,
                     in_scratch: false,
                 })
+            }
+            Some(i) if rest[i] < 0x20 => {
+                self.pos = start + i;
+                Err(self.error("Control character in a string"))
             }
             Some(_) => {
                 let mut scratch = std::mem::take(&mut self.buffers.scratch);
@@ -645,24 +657,49 @@ impl Scanner<'_, '_> {
         Ok(())
     }
 
-    /// A number's lexeme; its grammar is checked by the caller's encoder or
-    /// by `validate_number` while skipping.
+    /// A number's lexeme, checked against the JSON grammar in one pass.
     fn number(&mut self) -> Result<Span, EventError> {
+        let src = self.src;
         let start = self.pos;
-        while let Some(&c) = self.src.get(self.pos) {
-            if c.is_ascii_digit() || matches!(c, b'-' | b'+' | b'.' | b'e' | b'E') {
-                self.pos += 1;
-            } else {
-                break;
+        let mut i = start;
+        let digits = |mut i: usize| {
+            while i < src.len() && src[i].is_ascii_digit() {
+                i += 1;
             }
+            i
+        };
+        if src.get(i) == Some(&b'-') {
+            i += 1;
         }
-        if self.validate && !number_grammar(&self.src[start..self.pos]) {
-            self.pos = start;
-            return Err(self.error("Invalid number"));
+        match src.get(i) {
+            Some(b'0') => i += 1,
+            Some(b'1'..=b'9') => i = digits(i + 1),
+            _ => return Err(self.error("Invalid number")),
         }
+        if src.get(i) == Some(&b'.') {
+            let end = digits(i + 1);
+            if end == i + 1 {
+                self.pos = end;
+                return Err(self.error("Invalid number"));
+            }
+            i = end;
+        }
+        if matches!(src.get(i), Some(b'e' | b'E')) {
+            i += 1;
+            if matches!(src.get(i), Some(b'+' | b'-')) {
+                i += 1;
+            }
+            let end = digits(i);
+            if end == i {
+                self.pos = end;
+                return Err(self.error("Invalid number"));
+            }
+            i = end;
+        }
+        self.pos = i;
         Ok(Span {
             start: start as u32,
-            end: self.pos as u32,
+            end: i as u32,
             in_scratch: false,
         })
     }
@@ -746,16 +783,17 @@ impl Scanner<'_, '_> {
     fn skip_string(&mut self) -> Result<(), EventError> {
         loop {
             let rest = &self.src[self.pos..];
-            let Some(i) = memchr::memchr2(b'"', b'\\', rest) else {
+            let Some(i) = self.string_stop(rest) else {
                 return Err(self.error("Unterminated string"));
             };
-            if self.validate && rest[..i].iter().any(|&b| b < 0x20) {
-                return Err(self.error("Control character in a string"));
-            }
             self.pos += i;
-            if self.src[self.pos] == b'"' {
-                self.pos += 1;
-                return Ok(());
+            match self.src[self.pos] {
+                b'"' => {
+                    self.pos += 1;
+                    return Ok(());
+                }
+                b'\\' => {}
+                _ => return Err(self.error("Control character in a string")),
             }
             self.pos += 1;
             if self.validate {
@@ -784,21 +822,26 @@ impl Scanner<'_, '_> {
             }
             Some(b'{' | b'[') => {
                 let mut depth = 0usize;
-                while let Some(&c) = self.src.get(self.pos) {
-                    self.pos += 1;
+                loop {
+                    let rest = &self.src[self.pos..];
+                    let at = find_structural(rest);
+                    if at == rest.len() {
+                        self.pos = self.src.len();
+                        return Err(self.error("Unterminated object or array"));
+                    }
+                    let c = rest[at];
+                    self.pos += at + 1;
                     match c {
                         b'"' => self.skip_string()?,
                         b'{' | b'[' => depth += 1,
-                        b'}' | b']' => {
+                        _ => {
                             depth -= 1;
                             if depth == 0 {
                                 return Ok(());
                             }
                         }
-                        _ => {}
                     }
                 }
-                Err(self.error("Unterminated object or array"))
             }
             Some(_) => {
                 while let Some(&c) = self.src.get(self.pos) {
@@ -814,43 +857,74 @@ impl Scanner<'_, '_> {
     }
 }
 
-/// Whether `s` is a JSON number.
-fn number_grammar(s: &[u8]) -> bool {
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// Flags (high bit) the bytes of `v` that are zero; the lowest flag is exact.
+#[inline]
+fn zero_bytes(v: u64) -> u64 {
+    v.wrapping_sub(ONES) & !v & HIGHS
+}
+
+/// Flags the bytes of `v` below `n` (n <= 128); the lowest flag is exact.
+#[inline]
+fn bytes_below(v: u64, n: u8) -> u64 {
+    v.wrapping_sub(ONES * u64::from(n)) & !v & HIGHS
+}
+
+#[inline]
+fn word(s: &[u8], at: usize) -> u64 {
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&s[at..at + 8]);
+    u64::from_le_bytes(bytes)
+}
+
+/// Index of the first `"`, `\` or control character in `s`, or `s.len()`.
+#[inline]
+fn find_string_stop(s: &[u8]) -> usize {
     let mut i = 0;
-    if s.first() == Some(&b'-') {
+    while i + 8 <= s.len() {
+        let w = word(s, i);
+        let m = zero_bytes(w ^ (ONES * u64::from(b'"')))
+            | zero_bytes(w ^ (ONES * u64::from(b'\\')))
+            | bytes_below(w, 0x20);
+        if m != 0 {
+            return i + (m.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < s.len() {
+        let b = s[i];
+        if b == b'"' || b == b'\\' || b < 0x20 {
+            return i;
+        }
         i += 1;
     }
-    let int_start = i;
-    while i < s.len() && s[i].is_ascii_digit() {
+    s.len()
+}
+
+/// Index of the first `"`, `[`, `]`, `{` or `}` in `s`, or `s.len()`.
+#[inline]
+fn find_structural(s: &[u8]) -> usize {
+    let mut i = 0;
+    while i + 8 <= s.len() {
+        let w = word(s, i);
+        let folded = w | (ONES * 0x20);
+        let m = zero_bytes(w ^ (ONES * u64::from(b'"')))
+            | zero_bytes(folded ^ (ONES * u64::from(b'{')))
+            | zero_bytes(folded ^ (ONES * u64::from(b'}')));
+        if m != 0 {
+            return i + (m.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < s.len() {
+        if matches!(s[i], b'"' | b'[' | b']' | b'{' | b'}') {
+            return i;
+        }
         i += 1;
     }
-    if i == int_start || (i - int_start > 1 && s[int_start] == b'0') {
-        return false;
-    }
-    if i < s.len() && s[i] == b'.' {
-        i += 1;
-        let f = i;
-        while i < s.len() && s[i].is_ascii_digit() {
-            i += 1;
-        }
-        if i == f {
-            return false;
-        }
-    }
-    if i < s.len() && (s[i] == b'e' || s[i] == b'E') {
-        i += 1;
-        if i < s.len() && (s[i] == b'+' || s[i] == b'-') {
-            i += 1;
-        }
-        let e = i;
-        while i < s.len() && s[i].is_ascii_digit() {
-            i += 1;
-        }
-        if i == e {
-            return false;
-        }
-    }
-    i == s.len()
+    s.len()
 }
 
 #[cfg(test)]
