@@ -13,7 +13,7 @@
 
 /// Exponents are clamped to this magnitude so that absurd lexemes such as
 /// `1e99999999999999999999` cannot overflow.
-const EXPONENT_CLAMP: i64 = 1 << 40;
+pub(crate) const EXPONENT_CLAMP: i64 = 1 << 40;
 
 const NEGATIVE: u8 = 0;
 const ZERO: u8 = 1;
@@ -23,6 +23,26 @@ const POSITIVE: u8 = 2;
 /// leaving `out` unspecified, when the text is not a JSON number.
 pub(crate) fn encode(lexeme: &[u8], out: &mut Vec<u8>) -> bool {
     out.clear();
+    match split(lexeme) {
+        Some(parts) => {
+            append(&parts, out);
+            true
+        }
+        None => false,
+    }
+}
+
+/// A JSON number taken apart: `-int.frac e exp`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Parts<'a> {
+    pub(crate) negative: bool,
+    pub(crate) int_digits: &'a [u8],
+    pub(crate) frac_digits: &'a [u8],
+    pub(crate) exp: i64,
+}
+
+/// Takes a lexeme apart, checking the JSON grammar.
+pub(crate) fn split(lexeme: &[u8]) -> Option<Parts<'_>> {
     let mut i = 0;
     let negative = lexeme.first() == Some(&b'-');
     if negative {
@@ -34,7 +54,7 @@ pub(crate) fn encode(lexeme: &[u8], out: &mut Vec<u8>) -> bool {
     }
     let int_digits = &lexeme[int_start..i];
     if int_digits.is_empty() || (int_digits.len() > 1 && int_digits[0] == b'0') {
-        return false;
+        return None;
     }
     let mut frac_digits: &[u8] = &[];
     if i < lexeme.len() && lexeme[i] == b'.' {
@@ -45,7 +65,7 @@ pub(crate) fn encode(lexeme: &[u8], out: &mut Vec<u8>) -> bool {
         }
         frac_digits = &lexeme[frac_start..i];
         if frac_digits.is_empty() {
-            return false;
+            return None;
         }
     }
     let mut exp: i64 = 0;
@@ -68,47 +88,72 @@ pub(crate) fn encode(lexeme: &[u8], out: &mut Vec<u8>) -> bool {
             i += 1;
         }
         if i == exp_start {
-            return false;
+            return None;
         }
         if exp_negative {
             exp = -exp;
         }
     }
     if i != lexeme.len() {
-        return false;
+        return None;
     }
+    Some(Parts {
+        negative,
+        int_digits,
+        frac_digits,
+        exp,
+    })
+}
+
+/// Appends the encoding of a number taken apart by [`split`] (or by the
+/// scanner, which checks the same grammar) to `out`.
+pub(crate) fn append(parts: &Parts<'_>, out: &mut Vec<u8>) {
+    let Parts {
+        negative,
+        int_digits,
+        frac_digits,
+        exp,
+    } = *parts;
     // value = 0.(int_digits frac_digits) × 10^(len(int) + exp)
-    let digit_at = |k: usize| {
-        if k < int_digits.len() {
-            int_digits[k]
-        } else {
-            frac_digits[k - int_digits.len()]
-        }
+    let zeros = |d: &[u8]| d.iter().take_while(|&&b| b == b'0').count();
+    let zeros_back = |d: &[u8]| d.iter().rev().take_while(|&&b| b == b'0').count();
+    let int_lead = zeros(int_digits);
+    let leading = if int_lead == int_digits.len() {
+        int_lead + zeros(frac_digits)
+    } else {
+        int_lead
     };
     let total = int_digits.len() + frac_digits.len();
-    let leading = (0..total).take_while(|&k| digit_at(k) == b'0').count();
     if leading == total {
         out.push(ZERO);
-        return true;
+        return;
     }
-    let trailing = (0..total)
-        .rev()
-        .take_while(|&k| digit_at(k) == b'0')
-        .count();
+    let frac_trail = zeros_back(frac_digits);
+    let trailing = if frac_trail == frac_digits.len() {
+        frac_trail + zeros_back(int_digits)
+    } else {
+        frac_trail
+    };
     let exponent =
         (int_digits.len() as i64 + exp - leading as i64).clamp(-EXPONENT_CLAMP, EXPONENT_CLAMP);
     let biased = (exponent as u64) ^ (1 << 63);
+    // The significant digits are digits[leading..total - trailing] of the
+    // concatenation int_digits ++ frac_digits.
+    let end = total - trailing;
+    let int_part = &int_digits[leading.min(int_digits.len())..end.min(int_digits.len())];
+    let frac_part = &frac_digits
+        [leading.saturating_sub(int_digits.len())..end.saturating_sub(int_digits.len())];
     if negative {
         out.push(NEGATIVE);
         out.extend_from_slice(&(!biased).to_be_bytes());
-        out.extend((leading..total - trailing).map(|k| !digit_at(k)));
+        out.extend(int_part.iter().chain(frac_part).map(|&d| !d));
         out.push(0xFF);
     } else {
         out.push(POSITIVE);
         out.extend_from_slice(&biased.to_be_bytes());
-        out.extend((leading..total - trailing).map(digit_at));
+        out.extend_from_slice(int_part);
+        out.extend_from_slice(frac_part);
     }
-    true
 }
 
 /// An exact decimal value from a pattern; ordering and equality are numeric.
@@ -183,6 +228,14 @@ mod tests {
         assert_eq!(d("0"), d("0.000e5"));
         assert_eq!(d("0.5"), d("5e-1"));
         assert_ne!(d("9007199254740993"), d("9007199254740992"));
+        assert_eq!(d("100"), d("1e2"));
+        assert_eq!(d("100.000"), d("0.001e5"));
+        assert_eq!(d("0.00100"), d("1e-3"));
+        assert_eq!(d("-0.00100"), d("-1.0e-3"));
+        assert_eq!(d("1200.0034"), d("12000034e-4"));
+        assert_ne!(d("10.01"), d("1.001"));
+        assert_eq!(d("10.01").to_string(), "10.01");
+        assert_eq!(d("-0.0500").to_string(), "-0.05");
     }
 
     #[test]

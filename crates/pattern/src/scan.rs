@@ -66,9 +66,32 @@ pub(crate) struct PathTrie {
     root_segments: u32,
 }
 
+/// A child edge: the key's length and first eight bytes packed for a quick
+/// comparison, the whole key, and the child node.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Edge {
+    len: usize,
+    head: u64,
+    tail: u64,
+    key: Box<[u8]>,
+    node: u32,
+}
+
+/// The last eight bytes of a key (zero-padded when shorter).
+fn pack_tail(key: &[u8]) -> u64 {
+    pack_head(&key[key.len().saturating_sub(8)..])
+}
+
+fn pack_head(key: &[u8]) -> u64 {
+    let mut bytes = [0u8; 8];
+    let n = key.len().min(8);
+    bytes[..n].copy_from_slice(&key[..n]);
+    u64::from_le_bytes(bytes)
+}
+
 #[derive(Clone, Debug)]
 struct PathNode {
-    small: Vec<(Box<[u8]>, u32)>,
+    small: Vec<Edge>,
     big: Option<HashMap<Box<[u8]>, u32>>,
     field: u32,
     has_children: bool,
@@ -120,12 +143,18 @@ impl PathTrie {
         for ((from, key), to) in edges {
             let node = &mut nodes[from as usize];
             node.has_children = true;
-            node.small.push((key.into_boxed_slice(), to));
+            node.small.push(Edge {
+                len: key.len(),
+                head: pack_head(&key),
+                tail: pack_tail(&key),
+                key: key.into_boxed_slice(),
+                node: to,
+            });
         }
         for node in &mut nodes {
             node.small.sort();
             if node.small.len() > SMALL_CHILDREN {
-                node.big = Some(node.small.drain(..).collect());
+                node.big = Some(node.small.drain(..).map(|e| (e.key, e.node)).collect());
             }
         }
         let root_segments = nodes.iter().filter(|n| n.root_segment).count() as u32;
@@ -135,15 +164,23 @@ impl PathTrie {
         }
     }
 
+    #[inline]
     fn child(&self, node: u32, key: &[u8]) -> Option<u32> {
         let node = &self.nodes[node as usize];
         if let Some(big) = &node.big {
             return big.get(key).copied();
         }
+        // Keys of up to 16 bytes are compared as two words.
+        let (head, tail) = (pack_head(key), pack_tail(key));
         node.small
             .iter()
-            .find(|(k, _)| k.as_ref() == key)
-            .map(|&(_, id)| id)
+            .find(|e| {
+                e.len == key.len()
+                    && e.head == head
+                    && e.tail == tail
+                    && (key.len() <= 16 || e.key.as_ref() == key)
+            })
+            .map(|e| e.node)
     }
 
     /// Number of trie nodes (for stamps and memory accounting).
@@ -157,7 +194,7 @@ impl PathTrie {
             .iter()
             .map(|n| {
                 std::mem::size_of::<PathNode>()
-                    + n.small.iter().map(|(k, _)| k.len() + 24).sum::<usize>()
+                    + n.small.iter().map(|e| e.key.len() + 40).sum::<usize>()
                     + n.big
                         .as_ref()
                         .map_or(0, |b| b.keys().map(|k| k.len() + 40).sum::<usize>())
@@ -174,10 +211,10 @@ pub(crate) struct ScanBuffers {
     pub(crate) scratch: Vec<u8>,
     trail_stack: Vec<TrailStep>,
     key_buf: Vec<u8>,
-    number_buf: Vec<u8>,
     /// Needed keys seen in the objects being read: (node, first value, object depth).
     seen_keys: Vec<(u32, u32, u32)>,
     root_seen: Vec<bool>,
+    open_containers: Vec<bool>,
 }
 
 impl ScanBuffers {
@@ -247,6 +284,7 @@ pub(crate) fn scan(
 }
 
 struct Scanner<'a, 'b> {
+    // `src` is the event; values borrow from it.
     src: &'a [u8],
     pos: usize,
     trie: &'a PathTrie,
@@ -260,7 +298,7 @@ struct Scanner<'a, 'b> {
     done: bool,
 }
 
-impl Scanner<'_, '_> {
+impl<'a> Scanner<'a, '_> {
     #[inline]
     fn peek(&self) -> Option<u8> {
         self.src.get(self.pos).copied()
@@ -296,6 +334,7 @@ impl Scanner<'_, '_> {
         }
     }
 
+    #[inline]
     fn enter(&mut self) -> Result<(), EventError> {
         self.depth += 1;
         if self.depth > self.max_depth {
@@ -416,15 +455,16 @@ impl Scanner<'_, '_> {
     }
 
     /// Where a string's plain run ends: at a quote or backslash, and when
-    /// validating also at a control character.
-    #[inline]
+    /// validating also at a control character. Eight bytes are checked at
+    /// a time, so a short string resolves in one step.
+    #[inline(always)]
     fn string_stop(&self, rest: &[u8]) -> Option<usize> {
-        if self.validate {
-            let i = find_string_stop(rest);
-            (i < rest.len()).then_some(i)
+        let i = if self.validate {
+            find_string_stop(rest)
         } else {
-            memchr::memchr2(b'"', b'\\', rest)
-        }
+            find_quote_or_backslash(rest)
+        };
+        (i < rest.len()).then_some(i)
     }
 
     /// Decodes a string with escapes into `out`; `pos` is after the opening
@@ -530,16 +570,10 @@ impl Scanner<'_, '_> {
             Some(b'f') => self.literal(b"false", field, Kind::False),
             Some(b'n') => self.literal(b"null", field, Kind::Null),
             Some(b'-' | b'0'..=b'9') => {
-                let lexeme = self.number()?;
+                let (lexeme, parts) = self.number()?;
                 if field != NIL {
-                    let bytes = &self.src[lexeme.start as usize..lexeme.end as usize];
-                    if !number::encode(bytes, &mut self.buffers.number_buf) {
-                        return Err(self.error("Invalid number"));
-                    }
                     let start = self.buffers.scratch.len() as u32;
-                    self.buffers
-                        .scratch
-                        .extend_from_slice(&self.buffers.number_buf);
+                    number::append(&parts, &mut self.buffers.scratch);
                     let key = Span {
                         start,
                         end: self.buffers.scratch.len() as u32,
@@ -657,35 +691,39 @@ impl Scanner<'_, '_> {
         Ok(())
     }
 
-    /// A number's lexeme, checked against the JSON grammar in one pass.
-    fn number(&mut self) -> Result<Span, EventError> {
-        let src = self.src;
+    /// A number, checked against the JSON grammar in one pass: its lexeme
+    /// span and its parts (for encoding without parsing it again).
+    #[inline(always)]
+    fn number(&mut self) -> Result<(Span, number::Parts<'a>), EventError> {
+        let src: &'a [u8] = self.src;
         let start = self.pos;
         let mut i = start;
-        let digits = |mut i: usize| {
-            while i < src.len() && src[i].is_ascii_digit() {
-                i += 1;
-            }
-            i
-        };
-        if src.get(i) == Some(&b'-') {
+        let digits = |i: usize| i + digit_run(&src[i..]);
+        let negative = src.get(i) == Some(&b'-');
+        if negative {
             i += 1;
         }
+        let int_start = i;
         match src.get(i) {
             Some(b'0') => i += 1,
             Some(b'1'..=b'9') => i = digits(i + 1),
             _ => return Err(self.error("Invalid number")),
         }
+        let int_digits = &src[int_start..i];
+        let mut frac_digits: &[u8] = &[];
         if src.get(i) == Some(&b'.') {
             let end = digits(i + 1);
             if end == i + 1 {
                 self.pos = end;
                 return Err(self.error("Invalid number"));
             }
+            frac_digits = &src[i + 1..end];
             i = end;
         }
+        let mut exp: i64 = 0;
         if matches!(src.get(i), Some(b'e' | b'E')) {
             i += 1;
+            let exp_negative = src.get(i) == Some(&b'-');
             if matches!(src.get(i), Some(b'+' | b'-')) {
                 i += 1;
             }
@@ -694,14 +732,29 @@ impl Scanner<'_, '_> {
                 self.pos = end;
                 return Err(self.error("Invalid number"));
             }
+            for &d in &src[i..end] {
+                exp = (exp * 10 + i64::from(d - b'0')).min(number::EXPONENT_CLAMP);
+            }
+            if exp_negative {
+                exp = -exp;
+            }
             i = end;
         }
         self.pos = i;
-        Ok(Span {
+        let span = Span {
             start: start as u32,
             end: i as u32,
             in_scratch: false,
-        })
+        };
+        Ok((
+            span,
+            number::Parts {
+                negative,
+                int_digits,
+                frac_digits,
+                exp,
+            },
+        ))
     }
 
     /// Skips a value no rule names.
@@ -713,73 +766,104 @@ impl Scanner<'_, '_> {
         }
     }
 
-    /// Checks and skips a value (validating mode).
+    /// Checks and skips a value (validating mode), iteratively: one loop
+    /// with an explicit stack of open containers (`true` = object).
     fn validate_value(&mut self) -> Result<(), EventError> {
-        match self.peek() {
-            Some(b'{') => {
-                self.pos += 1;
-                self.enter()?;
-                self.skip_ws();
-                if self.peek() == Some(b'}') {
+        let mut open = std::mem::take(&mut self.buffers.open_containers);
+        open.clear();
+        let result = self.validate_loop(&mut open);
+        self.buffers.open_containers = open;
+        result
+    }
+
+    fn validate_loop(&mut self, open: &mut Vec<bool>) -> Result<(), EventError> {
+        'value: loop {
+            // A value starts at `pos` (whitespace already skipped).
+            match self.peek() {
+                Some(b'{') => {
                     self.pos += 1;
-                } else {
-                    loop {
-                        self.expect(b'"', "Expected a field name")?;
-                        self.skip_string()?;
-                        self.expect(b':', "Expected ':' after a field name")?;
-                        self.skip_ws();
-                        self.validate_value()?;
-                        self.skip_ws();
-                        match self.peek() {
-                            Some(b',') => self.pos += 1,
-                            Some(b'}') => {
-                                self.pos += 1;
-                                break;
-                            }
-                            _ => return Err(self.error("Expected ',' or '}' in an object")),
-                        }
+                    self.enter()?;
+                    self.skip_ws();
+                    if self.peek() == Some(b'}') {
+                        self.pos += 1;
+                        self.depth -= 1;
+                    } else {
+                        open.push(true);
+                        self.member_name()?;
+                        continue 'value;
                     }
                 }
-                self.depth -= 1;
-                Ok(())
-            }
-            Some(b'[') => {
-                self.pos += 1;
-                self.enter()?;
-                self.skip_ws();
-                if self.peek() == Some(b']') {
+                Some(b'[') => {
                     self.pos += 1;
-                } else {
-                    loop {
-                        self.skip_ws();
-                        self.validate_value()?;
-                        self.skip_ws();
-                        match self.peek() {
-                            Some(b',') => self.pos += 1,
-                            Some(b']') => {
-                                self.pos += 1;
-                                break;
-                            }
-                            _ => return Err(self.error("Expected ',' or ']' in an array")),
-                        }
+                    self.enter()?;
+                    self.skip_ws();
+                    if self.peek() == Some(b']') {
+                        self.pos += 1;
+                        self.depth -= 1;
+                    } else {
+                        open.push(false);
+                        continue 'value;
                     }
                 }
-                self.depth -= 1;
-                Ok(())
+                Some(b'"') => {
+                    self.pos += 1;
+                    self.skip_string()?;
+                }
+                Some(b'-' | b'0'..=b'9') => {
+                    self.number()?;
+                }
+                Some(b't') => self.literal(b"true", NIL, Kind::True)?,
+                Some(b'f') => self.literal(b"false", NIL, Kind::False)?,
+                Some(b'n') => self.literal(b"null", NIL, Kind::Null)?,
+                _ => return Err(self.error("Expected a value")),
             }
-            Some(b'"') => {
-                self.pos += 1;
-                self.skip_string()
+            // After a value: close containers until a comma opens the next one.
+            loop {
+                let Some(&in_object) = open.last() else {
+                    return Ok(());
+                };
+                self.skip_ws();
+                match self.peek() {
+                    Some(b',') => {
+                        self.pos += 1;
+                        self.skip_ws();
+                        if in_object {
+                            self.member_name()?;
+                        }
+                        continue 'value;
+                    }
+                    Some(b'}') if in_object => {
+                        self.pos += 1;
+                        self.depth -= 1;
+                        open.pop();
+                    }
+                    Some(b']') if !in_object => {
+                        self.pos += 1;
+                        self.depth -= 1;
+                        open.pop();
+                    }
+                    _ if in_object => return Err(self.error("Expected ',' or '}' in an object")),
+                    _ => return Err(self.error("Expected ',' or ']' in an array")),
+                }
             }
-            Some(b't') => self.literal(b"true", NIL, Kind::True),
-            Some(b'f') => self.literal(b"false", NIL, Kind::False),
-            Some(b'n') => self.literal(b"null", NIL, Kind::Null),
-            Some(b'-' | b'0'..=b'9') => self.number().map(|_| ()),
-            _ => Err(self.error("Expected a value")),
         }
     }
 
+    /// `"name" :` of an object member, leaving `pos` at the value.
+    #[inline]
+    fn member_name(&mut self) -> Result<(), EventError> {
+        if self.peek() != Some(b'"') {
+            return Err(self.error("Expected a field name"));
+        }
+        self.pos += 1;
+        self.skip_string()?;
+        self.expect(b':', "Expected ':' after a field name")?;
+        self.skip_ws();
+        Ok(())
+    }
+
     /// Skips a string after its opening quote, checking it when validating.
+    #[inline]
     fn skip_string(&mut self) -> Result<(), EventError> {
         loop {
             let rest = &self.src[self.pos..];
@@ -832,7 +916,15 @@ impl Scanner<'_, '_> {
                     let c = rest[at];
                     self.pos += at + 1;
                     match c {
-                        b'"' => self.skip_string()?,
+                        b'"' => {
+                            let body = &self.src[self.pos..];
+                            let end = find_quote_or_backslash(body);
+                            if end < body.len() && body[end] == b'"' {
+                                self.pos += end + 1;
+                            } else {
+                                self.skip_string()?;
+                            }
+                        }
                         b'{' | b'[' => depth += 1,
                         _ => {
                             depth -= 1;
@@ -896,6 +988,52 @@ fn find_string_stop(s: &[u8]) -> usize {
     while i < s.len() {
         let b = s[i];
         if b == b'"' || b == b'\\' || b < 0x20 {
+            return i;
+        }
+        i += 1;
+    }
+    s.len()
+}
+
+/// Length of the run of ASCII digits at the start of `s`.
+#[inline]
+fn digit_run(s: &[u8]) -> usize {
+    let mut i = 0;
+    while i + 8 <= s.len() {
+        // Digits become 0..=9; any other byte has bit 7 set after adding 0x76
+        // to its low seven bits, or had it set already.
+        let a = word(s, i) ^ (ONES * 0x30);
+        let m = (((a & (ONES * 0x7F)) + ONES * 0x76) | a) & HIGHS;
+        if m != 0 {
+            return i + (m.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < s.len() && s[i].is_ascii_digit() {
+        i += 1;
+    }
+    i
+}
+
+/// Index of the first `"` or `\\` in `s`, or `s.len()`.
+#[inline]
+fn find_quote_or_backslash(s: &[u8]) -> usize {
+    let mut i = 0;
+    while i + 8 <= s.len() {
+        let w = word(s, i);
+        let m =
+            zero_bytes(w ^ (ONES * u64::from(b'"'))) | zero_bytes(w ^ (ONES * u64::from(b'\\')));
+        if m != 0 {
+            return i + (m.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+        if i >= 64 {
+            // Long strings: hand over to the vectorised search.
+            return memchr::memchr2(b'"', b'\\', &s[i..]).map_or(s.len(), |k| i + k);
+        }
+    }
+    while i < s.len() {
+        if s[i] == b'"' || s[i] == b'\\' {
             return i;
         }
         i += 1;
