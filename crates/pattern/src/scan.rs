@@ -629,7 +629,10 @@ impl<'a> Scanner<'a, '_> {
                 trail_stack,
                 ..
             } = &mut *self.buffers;
-            trails.extend_from_slice(trail_stack);
+            // Trails are short: element-wise pushes beat a memcpy call.
+            for &step in trail_stack.iter() {
+                trails.push(step);
+            }
         }
         self.buffers.values.push(FieldValue {
             field,

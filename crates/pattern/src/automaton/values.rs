@@ -99,8 +99,19 @@ impl ByteTrie {
 #[derive(Clone, Debug, Default)]
 struct IntervalIndex {
     points: Vec<Box<[u8]>>,
+    /// The first 16 bytes of each point, big-endian: most comparisons end here.
+    heads: Vec<u128>,
     leaves: usize,
     tree: Vec<Vec<u32>>,
+}
+
+/// The first 16 bytes of a key as a big-endian integer (zero-padded), so that
+/// integer order agrees with byte order on those bytes.
+fn key_head(key: &[u8]) -> u128 {
+    let mut bytes = [0u8; 16];
+    let n = key.len().min(16);
+    bytes[..n].copy_from_slice(&key[..n]);
+    u128::from_be_bytes(bytes)
 }
 
 type Bound = Option<(Box<[u8]>, bool)>;
@@ -155,6 +166,7 @@ impl IntervalIndex {
             }
         }
         IntervalIndex {
+            heads: points.iter().map(|p| key_head(p)).collect(),
             points,
             leaves,
             tree,
@@ -170,7 +182,21 @@ impl IntervalIndex {
         if self.tree.is_empty() {
             return;
         }
-        let slot = match self.points.binary_search_by(|p| p.as_ref().cmp(key)) {
+        let head = key_head(key);
+        let found = self.heads.binary_search_by(|&h| h.cmp(&head));
+        let position = match found {
+            // Equal heads: settle on the whole keys among the equal run.
+            Ok(_) => {
+                let low = self.heads.partition_point(|&h| h < head);
+                let high = self.heads.partition_point(|&h| h <= head);
+                self.points[low..high]
+                    .binary_search_by(|p| p.as_ref().cmp(key))
+                    .map(|i| low + i)
+                    .map_err(|i| low + i)
+            }
+            Err(i) => Err(i),
+        };
+        let slot = match position {
             Ok(i) => 2 * i + 1,
             Err(i) => 2 * i,
         };
@@ -183,6 +209,7 @@ impl IntervalIndex {
 
     fn memory_usage(&self) -> usize {
         self.points.iter().map(|p| p.len() + 16).sum::<usize>()
+            + self.heads.len() * 16
             + self.tree.iter().map(|t| 24 + t.len() * 4).sum::<usize>()
     }
 }
