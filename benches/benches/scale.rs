@@ -10,9 +10,12 @@ const SIZES: [usize; 4] = [1, 100, 10_000, 100_000];
 
 fn rule(family: &str, i: usize) -> String {
     match family {
-        "exact" => format!(r#"{{"detail": {{"x": ["v{i}"]}}}}"#),
+        "exact" => format!(r#"{{"detail": {{"x": ["v{i}-mid-end"]}}}}"#),
         "prefix" => format!(r#"{{"detail": {{"x": [{{"prefix": "v{i}-"}}]}}}}"#),
         "wildcard" => format!(r#"{{"detail": {{"x": [{{"wildcard": "v{i}-*-end"}}]}}}}"#),
+        "wildcard-leading-star" => {
+            format!(r#"{{"detail": {{"y": [{{"wildcard": "*-v{i}-end"}}]}}}}"#)
+        }
         "anything-but" => format!(r#"{{"detail": {{"x": [{{"anything-but": "v{i}-mid-end"}}]}}}}"#),
         "numeric" => format!(
             r#"{{"detail": {{"n": [{{"numeric": [">", {i}, "<=", {}]}}]}}}}"#,
@@ -22,7 +25,14 @@ fn rule(family: &str, i: usize) -> String {
     }
 }
 
-const FAMILIES: [&str; 5] = ["exact", "prefix", "wildcard", "anything-but", "numeric"];
+const FAMILIES: [&str; 6] = [
+    "exact",
+    "prefix",
+    "wildcard",
+    "wildcard-leading-star",
+    "anything-but",
+    "numeric",
+];
 
 /// Events that each hit one rule of a family of `n` rules (anything-but hits
 /// all but one: its output is the size of the rule set).
@@ -31,7 +41,7 @@ fn events(n: usize) -> Vec<Vec<u8>> {
         .map(|k| {
             let i = target(n, k);
             format!(
-                r#"{{"version": "0", "source": "aws.imagebuilder", "detail": {{"x": "v{i}-mid-end", "n": {}.5, "other": [1, 2, 3]}}}}"#,
+                r#"{{"version": "0", "source": "aws.imagebuilder", "detail": {{"x": "v{i}-mid-end", "y": "id-v{i}-end", "n": {}.5, "other": [1, 2, 3]}}}}"#,
                 i + 5
             )
             .into_bytes()
@@ -65,8 +75,8 @@ fn bench_match(c: &mut Criterion) {
     for family in FAMILIES {
         let mut group = c.benchmark_group(format!("scale/match/{family}"));
         group.sample_size(10);
-        group.warm_up_time(Duration::from_millis(500));
-        group.measurement_time(Duration::from_secs(2));
+        group.warm_up_time(Duration::from_millis(300));
+        group.measurement_time(Duration::from_secs(1));
         for n in SIZES {
             let matcher = build(family, n);
             let events = events(n);

@@ -1,9 +1,12 @@
 //! Value indexes: every test on one field of one state, merged so that a value
 //! is looked up once whatever the number of tests (hash maps for exact and
 //! ignore-case values, byte tries for prefixes and suffixes, an interval index
-//! for numeric and CIDR ranges, leading-literal tries for wildcards).
+//! for numeric and CIDR ranges, and an Aho-Corasick automaton over the
+//! longest literal of each wildcard).
 
 use std::collections::HashMap;
+
+use aho_corasick::AhoCorasick;
 
 use crate::pattern::cidr::{self, IpRange};
 use crate::pattern::wildcard::Wildcard;
@@ -26,6 +29,99 @@ pub(crate) struct Leaf<'a> {
 pub(crate) struct LookupBuffers {
     folded: Vec<u8>,
     ip_key: Vec<u8>,
+    candidates: Vec<u32>,
+}
+
+/// Wildcards indexed by one literal part each: a value can match only the
+/// wildcards whose literal it contains, and one Aho-Corasick pass over the
+/// value finds those. Each wildcard is filed under its part that the fewest
+/// wildcards of the set share (then the longest), so that a common part such
+/// as `.png` does not make every value a candidate for every wildcard.
+/// Wildcards with no literal (`*`) are checked always.
+#[derive(Clone, Debug, Default)]
+struct WildcardIndex {
+    wildcards: Vec<(Wildcard, u32)>,
+    unanchored: Vec<u32>,
+    literals: Option<AhoCorasick>,
+    by_literal: Vec<Vec<u32>>,
+}
+
+impl WildcardIndex {
+    fn build(wildcards: Vec<(Wildcard, u32)>) -> WildcardIndex {
+        let mut literal_ids: HashMap<Vec<u8>, usize> = HashMap::new();
+        let mut literals: Vec<Vec<u8>> = Vec::new();
+        let mut by_literal: Vec<Vec<u32>> = Vec::new();
+        let mut unanchored = Vec::new();
+        let mut sharing: HashMap<&[u8], usize> = HashMap::new();
+        for (wildcard, _) in &wildcards {
+            let mut parts: Vec<&[u8]> = wildcard.literal_parts().collect();
+            parts.sort_unstable();
+            parts.dedup();
+            for part in parts {
+                *sharing.entry(part).or_default() += 1;
+            }
+        }
+        for (id, (wildcard, _)) in wildcards.iter().enumerate() {
+            let Some(literal) = wildcard.literal_parts().min_by_key(|p| {
+                (
+                    sharing.get(p).copied().unwrap_or(0),
+                    std::cmp::Reverse(p.len()),
+                )
+            }) else {
+                unanchored.push(id as u32);
+                continue;
+            };
+            let next = literals.len();
+            let lit = *literal_ids.entry(literal.to_vec()).or_insert_with(|| {
+                literals.push(literal.to_vec());
+                by_literal.push(Vec::new());
+                next
+            });
+            by_literal[lit].push(id as u32);
+        }
+        // Building only fails past limits far beyond a pattern set's size.
+        let literals = (!literals.is_empty())
+            .then(|| AhoCorasick::new(&literals).ok())
+            .flatten();
+        WildcardIndex {
+            wildcards,
+            unanchored,
+            literals,
+            by_literal,
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.wildcards.is_empty()
+    }
+
+    fn lookup(&self, value: &[u8], candidates: &mut Vec<u32>, out: &mut Vec<u32>) {
+        candidates.clear();
+        candidates.extend_from_slice(&self.unanchored);
+        if let Some(literals) = &self.literals {
+            for found in literals.find_overlapping_iter(value) {
+                candidates.extend_from_slice(&self.by_literal[found.pattern().as_usize()]);
+            }
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
+        for &id in candidates.iter() {
+            let (wildcard, target) = &self.wildcards[id as usize];
+            if wildcard.matches(value) {
+                out.push(*target);
+            }
+        }
+    }
+
+    fn memory_usage(&self) -> usize {
+        self.wildcards.len() * 64
+            + self.literals.as_ref().map_or(0, AhoCorasick::memory_usage)
+            + self
+                .by_literal
+                .iter()
+                .map(|v| 24 + v.len() * 4)
+                .sum::<usize>()
+    }
 }
 
 /// A byte trie whose nodes carry targets; walking a value collects the
@@ -224,6 +320,7 @@ fn ip_key(v6: bool, address: u128, out: &mut Vec<u8>) {
 #[derive(Default)]
 pub(crate) struct ValueIndexBuilder {
     index: ValueIndex,
+    wildcards: Vec<(Wildcard, u32)>,
     ranges: Vec<(Bound, Bound, u32)>,
     cidrs: Vec<(Bound, Bound, u32)>,
 }
@@ -279,16 +376,13 @@ impl ValueIndexBuilder {
     }
 
     fn add_wildcard(&mut self, wildcard: &Wildcard, target: u32) {
-        let ix = &mut self.index;
-        let id = ix.wildcards.len() as u32;
-        ix.wildcard_starts
-            .insert(wildcard.leading_literal().iter().copied(), id);
-        ix.wildcards.push((wildcard.clone(), target));
+        self.wildcards.push((wildcard.clone(), target));
     }
 
     pub(crate) fn finish(mut self) -> ValueIndex {
         self.index.numeric = IntervalIndex::build(&self.ranges);
         self.index.cidr = IntervalIndex::build(&self.cidrs);
+        self.index.wildcards = WildcardIndex::build(self.wildcards);
         let ix = &mut self.index;
         ix.needs_fold =
             !ix.prefixes_ci.is_empty() || !ix.suffixes_ci.is_empty() || !ix.ignore_case.is_empty();
@@ -336,8 +430,7 @@ pub(crate) struct ValueIndex {
     suffixes: ByteTrie,
     suffixes_ci: ByteTrie,
     ignore_case: HashMap<Box<[u8]>, Vec<u32>>,
-    wildcards: Vec<(Wildcard, u32)>,
-    wildcard_starts: ByteTrie,
+    wildcards: WildcardIndex,
     numeric: IntervalIndex,
     cidr: IntervalIndex,
     needs_fold: bool,
@@ -383,18 +476,7 @@ impl ValueIndex {
             self.suffixes_ci.collect(folded.iter().rev().copied(), out);
         }
         if !self.wildcards.is_empty() {
-            let mark = out.len();
-            self.wildcard_starts.collect(value.iter().copied(), out);
-            // Replace candidate wildcard ids by the targets of those that match.
-            let mut write = mark;
-            for read in mark..out.len() {
-                let (wildcard, target) = &self.wildcards[out[read] as usize];
-                if wildcard.matches(value) {
-                    out[write] = *target;
-                    write += 1;
-                }
-            }
-            out.truncate(write);
+            self.wildcards.lookup(value, &mut buffers.candidates, out);
         }
         if !self.cidr.is_empty()
             && let Some((v6, address)) = cidr::parse_address(value)
@@ -419,8 +501,7 @@ impl ValueIndex {
             + self.prefixes_ci.memory_usage()
             + self.suffixes.memory_usage()
             + self.suffixes_ci.memory_usage()
-            + self.wildcard_starts.memory_usage()
-            + self.wildcards.len() * 48
+            + self.wildcards.memory_usage()
             + self.numeric.memory_usage()
             + self.cidr.memory_usage()
             + (self.nulls.len() + self.trues.len() + self.falses.len() + self.any_leaf.len()) * 4

@@ -61,9 +61,12 @@ impl Wildcard {
         Ok(wildcard)
     }
 
-    /// The literal text before the first star.
-    pub(crate) fn leading_literal(&self) -> &[u8] {
-        &self.parts[0]
+    /// The non-empty literal parts: any matching value contains each.
+    pub(crate) fn literal_parts(&self) -> impl Iterator<Item = &[u8]> {
+        self.parts
+            .iter()
+            .filter(|p| !p.is_empty())
+            .map(Vec::as_slice)
     }
 
     /// Whether `value` matches the whole pattern.
