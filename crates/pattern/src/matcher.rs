@@ -24,8 +24,8 @@ pub enum ScanMode {
     /// replaces an earlier one. The default.
     Validating,
     /// Trust the event: skip unneeded subtrees without checking them and
-    /// stop once every top-level key that begins a path some rule names has
-    /// been read. Faster; what comes after the stopping point is not seen:
+    /// stop as soon as every path some rule names has been read (outside
+    /// arrays). Faster; what comes after the stopping point is not seen:
     /// a fault, a later duplicate key, or a later dotted spelling of a path
     /// already read (`{"detail": {…}, "detail.x": 1}`).
     EarlyExit,

@@ -10,7 +10,7 @@
 //! Two modes: *validating* checks that the whole event is well-formed JSON
 //! (UTF-8, grammar, nesting depth) and applies "last duplicate key wins";
 //! *early-exit* trusts the input, skips unneeded subtrees by bracket counting
-//! and stops as soon as every top-level field a rule names has been read.
+//! and stops as soon as every path a rule names has been read outside arrays.
 
 use std::collections::HashMap;
 
@@ -62,8 +62,6 @@ pub(crate) type TrailStep = (u32, u32);
 #[derive(Clone, Debug, Default)]
 pub(crate) struct PathTrie {
     nodes: Vec<PathNode>,
-    /// Number of distinct first path segments: early exit counts these.
-    root_segments: u32,
 }
 
 /// A child edge: the key's length and first eight bytes packed for a quick
@@ -95,8 +93,10 @@ struct PathNode {
     big: Option<HashMap<Box<[u8]>, u32>>,
     field: u32,
     has_children: bool,
-    /// A direct child of the root through one segment (for early exit).
-    root_segment: bool,
+    /// The node of the path without its last segment (`NIL` for the root).
+    parent: u32,
+    /// Distinct one-segment children: early exit counts them down.
+    children: u32,
 }
 
 impl PathNode {
@@ -106,7 +106,8 @@ impl PathNode {
             big: None,
             field: NIL,
             has_children: false,
-            root_segment: false,
+            parent: NIL,
+            children: 0,
         }
     }
 }
@@ -132,7 +133,9 @@ impl PathTrie {
                 ids.push(id);
             }
             nodes[ids[segments.len()] as usize].field = field as u32;
-            nodes[ids[1] as usize].root_segment = true;
+            for k in 1..ids.len() {
+                nodes[ids[k] as usize].parent = ids[k - 1];
+            }
             for i in 0..segments.len() {
                 for j in i + 1..=segments.len() {
                     let key = segments[i..j].join(".").into_bytes();
@@ -157,11 +160,11 @@ impl PathTrie {
                 node.big = Some(node.small.drain(..).map(|e| (e.key, e.node)).collect());
             }
         }
-        let root_segments = nodes.iter().filter(|n| n.root_segment).count() as u32;
-        PathTrie {
-            nodes,
-            root_segments,
+        for i in 1..nodes.len() {
+            let parent = nodes[i].parent as usize;
+            nodes[parent].children += 1;
         }
+        PathTrie { nodes }
     }
 
     #[inline]
@@ -181,11 +184,6 @@ impl PathTrie {
                     && (key.len() <= 16 || e.key.as_ref() == key)
             })
             .map(|e| e.node)
-    }
-
-    /// Number of trie nodes (for stamps and memory accounting).
-    pub(crate) fn len(&self) -> usize {
-        self.nodes.len()
     }
 
     /// Approximate heap bytes held.
@@ -213,7 +211,8 @@ pub(crate) struct ScanBuffers {
     key_buf: Vec<u8>,
     /// Needed keys seen in the objects being read: (node, first value, object depth).
     seen_keys: Vec<(u32, u32, u32)>,
-    root_seen: Vec<bool>,
+    /// Early exit: needed children not yet complete, per trie node.
+    remaining: Vec<u32>,
     open_containers: Vec<bool>,
 }
 
@@ -242,8 +241,12 @@ pub(crate) fn scan(
     buffers.scratch.clear();
     buffers.trail_stack.clear();
     buffers.seen_keys.clear();
-    buffers.root_seen.clear();
-    buffers.root_seen.resize(trie.len(), false);
+    buffers.remaining.clear();
+    if !validate {
+        buffers
+            .remaining
+            .extend(trie.nodes.iter().map(|n| n.children));
+    }
     if event.len() >= u32::MAX as usize {
         return Err(EventError::new("Event is larger than 4 GiB"));
     }
@@ -262,7 +265,6 @@ pub(crate) fn scan(
         max_depth,
         depth: 0,
         arrays: 0,
-        root_remaining: trie.root_segments,
         done: false,
     };
     scanner.skip_ws();
@@ -293,7 +295,6 @@ struct Scanner<'a, 'b> {
     max_depth: usize,
     depth: usize,
     arrays: u32,
-    root_remaining: u32,
     /// Early exit reached: stop reading.
     done: bool,
 }
@@ -350,7 +351,6 @@ impl<'a> Scanner<'a, '_> {
     fn object(&mut self, node: u32) -> Result<(), EventError> {
         self.enter()?;
         let seen_mark = self.buffers.seen_keys.len();
-        let is_root = self.depth == 1;
         self.skip_ws();
         if self.peek() == Some(b'}') {
             self.pos += 1;
@@ -377,19 +377,11 @@ impl<'a> Scanner<'a, '_> {
                             .push((child, first_value, self.depth as u32));
                     }
                     self.value(child)?;
+                    if !self.validate && self.buffers.trail_stack.is_empty() {
+                        self.complete(child);
+                    }
                     if self.done {
                         return Ok(());
-                    }
-                    if is_root && !self.validate {
-                        let n = &self.trie.nodes[child as usize];
-                        if n.root_segment && !self.buffers.root_seen[child as usize] {
-                            self.buffers.root_seen[child as usize] = true;
-                            self.root_remaining -= 1;
-                            if self.root_remaining == 0 {
-                                self.done = true;
-                                return Ok(());
-                            }
-                        }
                     }
                 }
             }
@@ -406,6 +398,29 @@ impl<'a> Scanner<'a, '_> {
         self.buffers.seen_keys.truncate(seen_mark);
         self.depth -= 1;
         Ok(())
+    }
+
+    /// Early exit: the value at `node` has been read outside any array, so
+    /// nothing more can be recorded under it. A node whose needed children
+    /// are all complete is complete too; when the root is, reading stops.
+    fn complete(&mut self, mut node: u32) {
+        loop {
+            if self.buffers.remaining[node as usize] == u32::MAX {
+                return; // already complete
+            }
+            self.buffers.remaining[node as usize] = u32::MAX;
+            let parent = self.trie.nodes[node as usize].parent;
+            if parent == NIL {
+                self.done = true;
+                return;
+            }
+            let left = &mut self.buffers.remaining[parent as usize];
+            *left -= 1;
+            if *left != 0 {
+                return;
+            }
+            node = parent;
+        }
     }
 
     /// Duplicate key in one object: the values of the earlier one are void.
@@ -599,6 +614,9 @@ impl<'a> Scanner<'a, '_> {
             loop {
                 self.skip_ws();
                 self.value(node)?;
+                if self.done {
+                    return Ok(());
+                }
                 self.skip_ws();
                 match self.peek() {
                     Some(b',') => {

@@ -127,19 +127,24 @@ fn pattern_object(depth: u32) -> BoxedStrategy<String> {
     prop_oneof![3 => plain, 1 => with_or].boxed()
 }
 
-/// Early exit stops reading once every top-level key that starts a needed
-/// path has been read, so it cannot see a later dotted spelling of such a
-/// path (`{"a": 1, "a.b": 2}`): by contract it is only compared on events
-/// that do not spell a top-level path both ways.
+/// Early exit stops reading an object once every path a rule names under it
+/// has been read, so it cannot see a later dotted spelling of such a path
+/// (`{"a": {"b": 1}, "a.b": 2}`): by contract it is only compared on events
+/// that do not spell a path both ways within one object.
 fn early_exit_applies(event: &str) -> bool {
-    let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(event)
-    else {
-        return false;
-    };
-    !map.keys().any(|k| {
-        k.split_once('.')
-            .is_some_and(|(first, _)| map.contains_key(first))
-    })
+    fn plain(value: &serde_json::Value) -> bool {
+        match value {
+            serde_json::Value::Object(map) => {
+                !map.keys().any(|k| {
+                    k.split_once('.')
+                        .is_some_and(|(first, _)| map.contains_key(first))
+                }) && map.values().all(plain)
+            }
+            serde_json::Value::Array(items) => items.iter().all(plain),
+            _ => true,
+        }
+    }
+    serde_json::from_str::<serde_json::Value>(event).is_ok_and(|v| plain(&v))
 }
 
 fn found(matcher: &Matcher, event: &str) -> Vec<usize> {
