@@ -2,6 +2,8 @@
 //!
 //! Exit codes: 0 match (or success), 1 no match, 2 error.
 
+#![forbid(unsafe_code)]
+
 mod bench;
 mod input;
 mod matching;

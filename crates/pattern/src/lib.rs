@@ -46,6 +46,7 @@
 //! No optional features; no `unsafe`; no I/O; no async.
 
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 mod api;
 mod automaton;
