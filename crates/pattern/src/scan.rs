@@ -1037,7 +1037,7 @@ fn digit_run(s: &[u8]) -> usize {
 }
 
 /// Index of the first `"` or `\\` in `s`, or `s.len()`.
-#[inline]
+#[inline(always)]
 fn find_quote_or_backslash(s: &[u8]) -> usize {
     let mut i = 0;
     while i + 8 <= s.len() {
@@ -1063,7 +1063,7 @@ fn find_quote_or_backslash(s: &[u8]) -> usize {
 }
 
 /// Index of the first `"`, `[`, `]`, `{` or `}` in `s`, or `s.len()`.
-#[inline]
+#[inline(always)]
 fn find_structural(s: &[u8]) -> usize {
     let mut i = 0;
     while i + 8 <= s.len() {

@@ -44,12 +44,18 @@ const RULES: &[&str] = &[
 
 #[test]
 fn matching_does_not_allocate_once_warm() {
-    let events: Vec<Vec<u8>> = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/imagebuilder/events.jsonl"))
-        .expect("example events")
-        .lines()
-        .map(|l| l.as_bytes().to_vec())
-        .chain([br#"{"detail": {"m": [{"a": "1", "b": "3"}, {"a": "0", "b": "2"}], "x": "esc\u00e9"}}"#.to_vec()])
-        .collect();
+    let events: Vec<Vec<u8>> = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/imagebuilder/events.jsonl"
+    ))
+    .expect("example events")
+    .lines()
+    .map(|l| l.as_bytes().to_vec())
+    .chain([
+        br#"{"detail": {"m": [{"a": "1", "b": "3"}, {"a": "0", "b": "2"}], "x": "esc\u00e9"}}"#
+            .to_vec(),
+    ])
+    .collect();
     for mode in [ScanMode::Validating, ScanMode::EarlyExit] {
         let matcher = Matcher::builder()
             .configure(Config::new().scan_mode(mode))
@@ -60,7 +66,9 @@ fn matching_does_not_allocate_once_warm() {
         let mut run = || {
             let mut total = 0;
             for event in &events {
-                matcher.matches_with(&mut cache, event, &mut hits).expect("valid event");
+                matcher
+                    .matches_with(&mut cache, event, &mut hits)
+                    .expect("valid event");
                 total += hits.len();
             }
             total
@@ -72,6 +80,11 @@ fn matching_does_not_allocate_once_warm() {
             assert_eq!(run(), warm);
         }
         let after = ALLOCATIONS.load(Ordering::Relaxed);
-        assert_eq!(after - before, 0, "{mode:?}: matching allocated {} times", after - before);
+        assert_eq!(
+            after - before,
+            0,
+            "{mode:?}: matching allocated {} times",
+            after - before
+        );
     }
 }
