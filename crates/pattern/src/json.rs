@@ -354,26 +354,23 @@ impl<'a> Lexer<'a> {
                         return Err("Unexpected end-of-input in character escape sequence".into());
                     };
                     self.pos += 1;
-                    match esc {
-                        b'"' => out.push(b'"'),
-                        b'\\' => out.push(b'\\'),
-                        b'/' => out.push(b'/'),
-                        b'b' => out.push(0x08),
-                        b'f' => out.push(0x0c),
-                        b'n' => out.push(b'\n'),
-                        b'r' => out.push(b'\r'),
-                        b't' => out.push(b'\t'),
-                        b'u' => {
-                            let ch = self.unicode_escape()?;
-                            let mut buf = [0u8; 4];
-                            out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
-                        }
-                        other => {
-                            return Err(format!(
-                                "Unrecognized character escape {}",
-                                describe(other)
-                            ));
-                        }
+                    if let Some(byte) = simple_escape(esc) {
+                        out.push(byte);
+                    } else if esc == b'u' {
+                        let ch = decode_unicode_escape(self.src, &mut self.pos).map_err(|e| match e {
+                            EscapeError::Truncated => {
+                                "Unexpected end-of-input in character escape sequence".to_string()
+                            }
+                            EscapeError::NotHex(d) => format!(
+                                "Unexpected character ({}): expected a hex-digit for character escape sequence",
+                                describe(d)
+                            ),
+                            EscapeError::UnpairedSurrogate => "Unpaired surrogate in string value".to_string(),
+                        })?;
+                        let mut buf = [0u8; 4];
+                        out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+                    } else {
+                        return Err(format!("Unrecognized character escape {}", describe(esc)));
                     }
                 }
                 _ => {
@@ -385,43 +382,61 @@ impl<'a> Lexer<'a> {
             }
         }
     }
+}
 
-    fn hex4(&mut self) -> Result<u32, String> {
-        let Some(digits) = self.src.get(self.pos..self.pos + 4) else {
-            return Err("Unexpected end-of-input in character escape sequence".into());
-        };
-        let mut v = 0u32;
+/// The byte a one-character escape (`\\n`, `\\"`, …) stands for.
+#[inline]
+pub(crate) fn simple_escape(c: u8) -> Option<u8> {
+    Some(match c {
+        b'"' => b'"',
+        b'\\' => b'\\',
+        b'/' => b'/',
+        b'b' => 0x08,
+        b'f' => 0x0c,
+        b'n' => b'\n',
+        b'r' => b'\r',
+        b't' => b'\t',
+        _ => return None,
+    })
+}
+
+/// Why a `\\u` escape could not be decoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum EscapeError {
+    Truncated,
+    NotHex(u8),
+    UnpairedSurrogate,
+}
+
+/// Decodes the `XXXX` after `\\u` at `src[*pos..]`, with a following
+/// `\\uXXXX` low surrogate when the first is a high one; advances `pos`.
+pub(crate) fn decode_unicode_escape(src: &[u8], pos: &mut usize) -> Result<char, EscapeError> {
+    let hex4 = |pos: &mut usize| -> Result<u32, EscapeError> {
+        let digits = src.get(*pos..*pos + 4).ok_or(EscapeError::Truncated)?;
+        let mut v = 0;
         for &d in digits {
-            let n = (d as char).to_digit(16).ok_or_else(|| {
-                format!(
-                    "Unexpected character ({}): expected a hex-digit for character escape sequence",
-                    describe(d)
-                )
-            })?;
-            v = v * 16 + n;
+            v = v * 16 + (d as char).to_digit(16).ok_or(EscapeError::NotHex(d))?;
         }
-        self.pos += 4;
+        *pos += 4;
         Ok(v)
-    }
-
-    fn unicode_escape(&mut self) -> Result<char, String> {
-        let first = self.hex4()?;
-        if (0xD800..0xDC00).contains(&first) {
-            if self.src.get(self.pos..self.pos + 2) == Some(b"\\u") {
-                self.pos += 2;
-                let second = self.hex4()?;
-                if (0xDC00..0xE000).contains(&second) {
-                    let c = 0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00);
-                    return char::from_u32(c).ok_or_else(|| "Invalid surrogate pair".to_string());
-                }
+    };
+    let first = hex4(pos)?;
+    let code = match first {
+        0xD800..=0xDBFF => {
+            if src.get(*pos..*pos + 2) != Some(b"\\u") {
+                return Err(EscapeError::UnpairedSurrogate);
             }
-            return Err("Unpaired surrogate in string value".into());
+            *pos += 2;
+            let second = hex4(pos)?;
+            if !(0xDC00..0xE000).contains(&second) {
+                return Err(EscapeError::UnpairedSurrogate);
+            }
+            0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00)
         }
-        if (0xDC00..0xE000).contains(&first) {
-            return Err("Unpaired surrogate in string value".into());
-        }
-        char::from_u32(first).ok_or_else(|| "Invalid character escape".to_string())
-    }
+        0xDC00..=0xDFFF => return Err(EscapeError::UnpairedSurrogate),
+        _ => first,
+    };
+    char::from_u32(code).ok_or(EscapeError::UnpairedSurrogate)
 }
 
 /// Jackson's rendering of an offending character: `'x' (code 120)`.

@@ -15,6 +15,7 @@
 use std::collections::HashMap;
 
 use crate::error::EventError;
+use crate::json;
 use crate::number;
 
 /// "No value" in linked lists and "no field" on trie nodes.
@@ -504,56 +505,27 @@ impl<'a> Scanner<'a, '_> {
                 return Err(self.error("Unterminated escape"));
             };
             self.pos += 1;
-            match esc {
-                b'"' => out.push(b'"'),
-                b'\\' => out.push(b'\\'),
-                b'/' => out.push(b'/'),
-                b'b' => out.push(0x08),
-                b'f' => out.push(0x0c),
-                b'n' => out.push(b'\n'),
-                b'r' => out.push(b'\r'),
-                b't' => out.push(b'\t'),
-                b'u' => {
-                    let c = self.unicode_escape()?;
-                    let mut buf = [0u8; 4];
-                    out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-                }
-                _ => return Err(self.error("Invalid escape in a string")),
+            if let Some(byte) = json::simple_escape(esc) {
+                out.push(byte);
+            } else if esc == b'u' {
+                let c = self.unicode_escape()?;
+                let mut buf = [0u8; 4];
+                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            } else {
+                return Err(self.error("Invalid escape in a string"));
             }
         }
     }
 
-    fn hex4(&mut self) -> Result<u32, EventError> {
-        let Some(digits) = self.src.get(self.pos..self.pos + 4) else {
-            return Err(self.error("Truncated \\u escape"));
-        };
-        let mut v = 0;
-        for &d in digits {
-            let Some(n) = (d as char).to_digit(16) else {
-                return Err(self.error("Invalid \\u escape"));
-            };
-            v = v * 16 + n;
-        }
-        self.pos += 4;
-        Ok(v)
-    }
-
+    /// Decodes the `XXXX` of a `\\u` escape (and a surrogate pair).
     fn unicode_escape(&mut self) -> Result<char, EventError> {
-        let first = self.hex4()?;
-        let code = if (0xD800..0xDC00).contains(&first) {
-            if self.src.get(self.pos..self.pos + 2) != Some(b"\\u") {
-                return Err(self.error("Unpaired surrogate in \\u escape"));
-            }
-            self.pos += 2;
-            let second = self.hex4()?;
-            if !(0xDC00..0xE000).contains(&second) {
-                return Err(self.error("Unpaired surrogate in \\u escape"));
-            }
-            0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00)
-        } else {
-            first
-        };
-        char::from_u32(code).ok_or_else(|| self.error("Unpaired surrogate in \\u escape"))
+        json::decode_unicode_escape(self.src, &mut self.pos).map_err(|e| {
+            self.error(match e {
+                json::EscapeError::Truncated => "Truncated \\u escape",
+                json::EscapeError::NotHex(_) => "Invalid \\u escape",
+                json::EscapeError::UnpairedSurrogate => "Unpaired surrogate in \\u escape",
+            })
+        })
     }
 
     /// Reads a value whose path is the trie node `node`.
