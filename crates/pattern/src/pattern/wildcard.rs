@@ -128,7 +128,8 @@ impl Wildcard {
         let mut widest = 0;
         while let Some(set) = todo.pop() {
             widest = widest.max(set.len());
-            if seen.len() > MAX_EXPLORED_STATES {
+            // Only "over the limit or not" matters: stop as soon as it is known.
+            if widest > MAX_ACTIVE_POSITIONS || seen.len() > MAX_EXPLORED_STATES {
                 return usize::MAX;
             }
             for &symbol in &alphabet {
