@@ -408,8 +408,8 @@ pub(crate) enum EscapeError {
     UnpairedSurrogate,
 }
 
-/// Decodes the `XXXX` after `\\u` at `src[*pos..]`, with a following
-/// `\\uXXXX` low surrogate when the first is a high one; advances `pos`.
+/// Decodes the four hex digits after `\\u` at `src[*pos..]`, and the
+/// `\\u` low surrogate that must follow a high one; advances `pos`.
 pub(crate) fn decode_unicode_escape(src: &[u8], pos: &mut usize) -> Result<char, EscapeError> {
     let hex4 = |pos: &mut usize| -> Result<u32, EscapeError> {
         let digits = src.get(*pos..*pos + 4).ok_or(EscapeError::Truncated)?;

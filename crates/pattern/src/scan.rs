@@ -517,7 +517,7 @@ impl<'a> Scanner<'a, '_> {
         }
     }
 
-    /// Decodes the `XXXX` of a `\\u` escape (and a surrogate pair).
+    /// Decodes the four hex digits of a `\\u` escape (and a surrogate pair).
     fn unicode_escape(&mut self) -> Result<char, EventError> {
         json::decode_unicode_escape(self.src, &mut self.pos).map_err(|e| {
             self.error(match e {
