@@ -9,6 +9,12 @@ use crate::{Config, Matcher, PatternError};
 const REQUIRED_EVENT_KEYS: [&str; 6] = ["id", "account", "source", "time", "region", "detail-type"];
 
 /// Why `TestEventPattern` failed.
+///
+/// ```
+/// use sluice_pattern::{TestEventPatternError, test_event_pattern};
+/// let err = test_event_pattern(r#"{"a": ["1"]}"#, "\"plain string\"").unwrap_err();
+/// assert!(matches!(err, TestEventPatternError::Event(_)));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TestEventPatternError {
     /// `InvalidEventPatternException` (or the length `ValidationException`).
@@ -21,6 +27,11 @@ pub enum TestEventPatternError {
 
 impl TestEventPatternError {
     /// The AWS error code.
+    ///
+    /// ```
+    /// let err = sluice_pattern::test_event_pattern(r#"{"a": 1}"#, "{}").unwrap_err();
+    /// assert_eq!(err.error_code(), "InvalidEventPatternException");
+    /// ```
     pub fn error_code(&self) -> &'static str {
         match self {
             TestEventPatternError::Pattern(e) => e.error_code(),
@@ -29,6 +40,11 @@ impl TestEventPatternError {
     }
 
     /// The message as AWS words it.
+    ///
+    /// ```
+    /// let err = sluice_pattern::test_event_pattern(r#"{"a": ["1"]}"#, "[]").unwrap_err();
+    /// assert_eq!(err.message(), "Parameter Event is not valid.");
+    /// ```
     pub fn message(&self) -> String {
         match self {
             TestEventPatternError::Pattern(e) => e.message(),
@@ -38,6 +54,11 @@ impl TestEventPatternError {
 
     /// What exactly is wrong with the event (AWS says no more than
     /// `Parameter Event is not valid.`).
+    ///
+    /// ```
+    /// let err = sluice_pattern::test_event_pattern(r#"{"a": ["1"]}"#, r#"{"id": "1"}"#).unwrap_err();
+    /// assert_eq!(err.detail(), Some("missing required field(s): account, source, time, region, detail-type"));
+    /// ```
     pub fn detail(&self) -> Option<&str> {
         match self {
             TestEventPatternError::Pattern(_) => None,

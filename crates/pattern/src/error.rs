@@ -26,6 +26,11 @@ impl PatternError {
 
     /// The reason after `Reason: `, or `None` for the length constraint
     /// (which AWS reports as a `ValidationException` without a reason).
+    ///
+    /// ```
+    /// let err = sluice_pattern::check(r#"{"a": [{"EXISTS": true}]}"#).unwrap_err();
+    /// assert_eq!(err.reason(), Some("Unrecognized match type EXISTS"));
+    /// ```
     pub fn reason(&self) -> Option<&str> {
         match &self.rejection {
             Rejection::Invalid(reason) => Some(reason),
@@ -35,6 +40,11 @@ impl PatternError {
 
     /// The AWS error code: `InvalidEventPatternException`, or
     /// `ValidationException` for a pattern over the length limit.
+    ///
+    /// ```
+    /// let long = format!(r#"{{"a": ["{}"]}}"#, "x".repeat(5000));
+    /// assert_eq!(sluice_pattern::check(&long).unwrap_err().error_code(), "ValidationException");
+    /// ```
     pub fn error_code(&self) -> &'static str {
         match &self.rejection {
             Rejection::Invalid(_) => "InvalidEventPatternException",
@@ -43,6 +53,11 @@ impl PatternError {
     }
 
     /// The message as AWS words it (first line).
+    ///
+    /// ```
+    /// let err = sluice_pattern::check(r#"{"a": [{"numeric": 10}]}"#).unwrap_err();
+    /// assert_eq!(err.message(), "Event pattern is not valid. Reason: Value of numeric must be an array.");
+    /// ```
     pub fn message(&self) -> String {
         match &self.rejection {
             Rejection::Invalid(reason) => format!("Event pattern is not valid. Reason: {reason}"),
@@ -83,16 +98,31 @@ impl BuildError {
     }
 
     /// Position of the rule in the input.
+    ///
+    /// ```
+    /// let err = sluice_pattern::Matcher::builder().build([r#"{"a": ["1"]}"#, "[]"]).unwrap_err();
+    /// assert_eq!(err.rule_index(), 1);
+    /// ```
     pub fn rule_index(&self) -> usize {
         self.index
     }
 
     /// The rule's name, when it was given one.
+    ///
+    /// ```
+    /// let err = sluice_pattern::Matcher::builder().build_named([("broken", "{}")]).unwrap_err();
+    /// assert_eq!(err.rule_name(), Some("broken"));
+    /// ```
     pub fn rule_name(&self) -> Option<&str> {
         self.name.as_deref()
     }
 
     /// Why the pattern was rejected.
+    ///
+    /// ```
+    /// let err = sluice_pattern::Matcher::builder().build(["{}"]).unwrap_err();
+    /// assert_eq!(err.pattern_error().reason(), Some("Empty objects are not allowed"));
+    /// ```
     pub fn pattern_error(&self) -> &PatternError {
         &self.error
     }
@@ -131,6 +161,11 @@ impl EventError {
     }
 
     /// What is wrong with the event.
+    ///
+    /// ```
+    /// let m = sluice_pattern::Matcher::builder().build([r#"{"a": ["1"]}"#]).unwrap();
+    /// assert_eq!(m.is_match(b"[1]").unwrap_err().reason(), "Event is not a JSON object");
+    /// ```
     pub fn reason(&self) -> &str {
         &self.reason
     }

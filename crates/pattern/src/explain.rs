@@ -8,6 +8,13 @@ use crate::pattern::{Exclusion, FieldCondition, NumericRange, Op, Pattern};
 use crate::reference::{self, FlatValue, quote};
 
 /// Why one alternative of a rule (one `$or` combination) failed.
+///
+/// ```
+/// use sluice_pattern::{Failure, Matcher, RuleId};
+/// let m = Matcher::builder().build([r#"{"detail": {"reason": [{"exists": true}]}}"#]).unwrap();
+/// let why = m.explain(RuleId::new(0), br#"{"detail": {}}"#).unwrap();
+/// assert!(matches!(&why.alternatives()[0], Some(Failure::Missing { path, .. }) if path == "detail.reason"));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Failure {
     /// The field has no value in the event but the condition needs one.
@@ -80,12 +87,25 @@ pub struct Explanation {
 
 impl Explanation {
     /// Whether the rule matches.
+    ///
+    /// ```
+    /// let m = sluice_pattern::Matcher::builder().build([r#"{"a": ["x"]}"#]).unwrap();
+    /// assert!(m.explain(sluice_pattern::RuleId::new(0), br#"{"a": "x"}"#).unwrap().matched());
+    /// ```
     pub fn matched(&self) -> bool {
         self.alternatives.iter().any(Option::is_none)
     }
 
     /// For each alternative (`$or` combination), why it failed, or `None`
     /// where it matched.
+    ///
+    /// ```
+    /// let m = sluice_pattern::Matcher::builder()
+    ///     .build([r#"{"$or": [{"a": ["1"]}, {"b": ["2"]}]}"#]).unwrap();
+    /// let why = m.explain(sluice_pattern::RuleId::new(0), br#"{"b": "2"}"#).unwrap();
+    /// assert_eq!(why.alternatives().len(), 2);
+    /// assert!(why.alternatives()[0].is_some() && why.alternatives()[1].is_none());
+    /// ```
     pub fn alternatives(&self) -> &[Option<Failure>] {
         &self.alternatives
     }

@@ -62,12 +62,22 @@ impl Default for Config {
 
 impl Config {
     /// The default configuration.
+    ///
+    /// ```
+    /// let config = sluice_pattern::Config::new();
+    /// assert_eq!(config.get_max_pattern_len(), 4096);
+    /// ```
     pub fn new() -> Config {
         Config::default()
     }
 
     /// Longest accepted pattern, in characters. Default 4096 (the API's
     /// constraint; the adjustable PutRule quota defaults to 2048).
+    ///
+    /// ```
+    /// let config = sluice_pattern::Config::new().max_pattern_len(16);
+    /// assert!(sluice_pattern::check_with(&config, r#"{"source": ["aws.imagebuilder"]}"#).is_err());
+    /// ```
     pub fn max_pattern_len(mut self, len: usize) -> Config {
         self.max_pattern_len = len;
         self
@@ -75,35 +85,69 @@ impl Config {
 
     /// Most fields one rule (one `$or` combination) may test. AWS documents
     /// no such limit, so the default is unlimited: the pattern length bounds it.
+    ///
+    /// ```
+    /// let config = sluice_pattern::Config::new().max_fields_per_rule(1);
+    /// assert!(sluice_pattern::check_with(&config, r#"{"a": ["1"], "b": ["2"]}"#).is_err());
+    /// ```
     pub fn max_fields_per_rule(mut self, fields: usize) -> Config {
         self.max_fields_per_rule = fields;
         self
     }
 
     /// Most combinations `$or` may expand to. Default 1000, as on AWS.
+    ///
+    /// ```
+    /// let config = sluice_pattern::Config::new().max_or_combinations(1);
+    /// assert!(sluice_pattern::check_with(&config, r#"{"$or": [{"a": ["1"]}, {"b": ["2"]}]}"#).is_err());
+    /// ```
     pub fn max_or_combinations(mut self, combinations: usize) -> Config {
         self.max_or_combinations = combinations;
         self
     }
 
     /// Deepest event nesting accepted. Default 1000, as PutEvents documents.
+    ///
+    /// ```
+    /// let m = sluice_pattern::Matcher::builder()
+    ///     .configure(sluice_pattern::Config::new().max_event_depth(2))
+    ///     .build([r#"{"a": ["x"]}"#]).unwrap();
+    /// assert!(m.is_match(br#"{"b": {"c": {"d": 1}}}"#).is_err());
+    /// ```
     pub fn max_event_depth(mut self, depth: usize) -> Config {
         self.max_event_depth = depth;
         self
     }
 
     /// How events are read. Default [`ScanMode::Validating`].
+    ///
+    /// ```
+    /// use sluice_pattern::{Config, Matcher, ScanMode};
+    /// let m = Matcher::builder().configure(Config::new().scan_mode(ScanMode::EarlyExit))
+    ///     .build([r#"{"source": ["s"]}"#]).unwrap();
+    /// // Early exit stops reading after "source": the broken tail is never seen.
+    /// assert!(m.is_match(br#"{"source": "s", "rest": [1, 2"#).unwrap());
+    /// ```
     pub fn scan_mode(mut self, mode: ScanMode) -> Config {
         self.scan_mode = mode;
         self
     }
 
     /// The pattern length limit.
+    ///
+    /// ```
+    /// assert_eq!(sluice_pattern::Config::new().max_pattern_len(2048).get_max_pattern_len(), 2048);
+    /// ```
     pub fn get_max_pattern_len(&self) -> usize {
         self.max_pattern_len
     }
 
     /// The scan mode.
+    ///
+    /// ```
+    /// use sluice_pattern::{Config, ScanMode};
+    /// assert_eq!(Config::new().get_scan_mode(), ScanMode::Validating);
+    /// ```
     pub fn get_scan_mode(&self) -> ScanMode {
         self.scan_mode
     }
@@ -157,12 +201,23 @@ pub struct Builder {
 
 impl Builder {
     /// Uses `config` instead of the default.
+    ///
+    /// ```
+    /// use sluice_pattern::{Config, Matcher};
+    /// let m = Matcher::builder().configure(Config::new().max_pattern_len(2048)).build([r#"{"a": ["1"]}"#]).unwrap();
+    /// assert_eq!(m.config().get_max_pattern_len(), 2048);
+    /// ```
     pub fn configure(mut self, config: Config) -> Builder {
         self.config = config;
         self
     }
 
     /// Builds a matcher from unnamed patterns; rule ids follow their order.
+    ///
+    /// ```
+    /// let m = sluice_pattern::Matcher::builder().build([r#"{"a": ["1"]}"#, r#"{"b": ["2"]}"#]).unwrap();
+    /// assert_eq!(m.rule_count(), 2);
+    /// ```
     pub fn build<I, P>(self, patterns: I) -> Result<Matcher, BuildError>
     where
         I: IntoIterator<Item = P>,
@@ -172,6 +227,11 @@ impl Builder {
     }
 
     /// Builds a matcher from `(name, pattern)` pairs.
+    ///
+    /// ```
+    /// let m = sluice_pattern::Matcher::builder().build_named([("ones", r#"{"a": ["1"]}"#)]).unwrap();
+    /// assert_eq!(m.rule_name(sluice_pattern::RuleId::new(0)), Some("ones"));
+    /// ```
     pub fn build_named<I, N, P>(self, rules: I) -> Result<Matcher, BuildError>
     where
         I: IntoIterator<Item = (N, P)>,
@@ -241,6 +301,11 @@ pub struct Matcher {
 
 impl Matcher {
     /// A builder with the default configuration.
+    ///
+    /// ```
+    /// let m = sluice_pattern::Matcher::builder().build([r#"{"a": ["1"]}"#]).unwrap();
+    /// assert!(m.is_match(br#"{"a": "1"}"#).unwrap());
+    /// ```
     pub fn builder() -> Builder {
         Builder::default()
     }
@@ -264,22 +329,47 @@ impl Matcher {
     }
 
     /// Scratch memory for one thread.
+    ///
+    /// ```
+    /// let m = sluice_pattern::Matcher::builder().build([r#"{"a": ["1"]}"#]).unwrap();
+    /// let mut cache = m.create_cache();
+    /// let mut hits = sluice_pattern::MatchSet::new(m.rule_capacity());
+    /// m.matches_with(&mut cache, br#"{"a": "1"}"#, &mut hits).unwrap();
+    /// assert_eq!(hits.len(), 1);
+    /// ```
     pub fn create_cache(&self) -> Cache {
         Cache::default()
     }
 
     /// Number of rules.
+    ///
+    /// ```
+    /// let m = sluice_pattern::Matcher::builder().build([r#"{"a": ["1"]}"#, r#"{"a": ["2"]}"#]).unwrap();
+    /// assert_eq!(m.without_rule(sluice_pattern::RuleId::new(0)).rule_count(), 1);
+    /// ```
     pub fn rule_count(&self) -> usize {
         self.inner.live
     }
 
     /// One more than the largest rule id ever assigned (size a [`MatchSet`]
     /// with this to avoid any growth).
+    ///
+    /// ```
+    /// let m = sluice_pattern::Matcher::builder().build([r#"{"a": ["1"]}"#, r#"{"a": ["2"]}"#]).unwrap();
+    /// // Removing a rule keeps the other ids, so the capacity stays.
+    /// assert_eq!(m.without_rule(sluice_pattern::RuleId::new(0)).rule_capacity(), 2);
+    /// ```
     pub fn rule_capacity(&self) -> usize {
         self.inner.rules.len()
     }
 
     /// The ids of the rules, ascending.
+    ///
+    /// ```
+    /// let m = sluice_pattern::Matcher::builder().build([r#"{"a": ["1"]}"#, r#"{"a": ["2"]}"#]).unwrap();
+    /// let ids: Vec<usize> = m.without_rule(sluice_pattern::RuleId::new(0)).rule_ids().map(|id| id.index()).collect();
+    /// assert_eq!(ids, [1]);
+    /// ```
     pub fn rule_ids(&self) -> impl Iterator<Item = RuleId> + '_ {
         self.inner
             .rules
@@ -294,22 +384,47 @@ impl Matcher {
     }
 
     /// The name a rule was given, if any.
+    ///
+    /// ```
+    /// let m = sluice_pattern::Matcher::builder().build_named([("failed", r#"{"a": ["1"]}"#)]).unwrap();
+    /// assert_eq!(m.rule_name(sluice_pattern::RuleId::new(0)), Some("failed"));
+    /// ```
     pub fn rule_name(&self, id: RuleId) -> Option<&str> {
         self.entry(id).and_then(|r| r.name.as_deref())
     }
 
     /// The pattern text of a rule.
+    ///
+    /// ```
+    /// let m = sluice_pattern::Matcher::builder().build([r#"{"a": ["1"]}"#]).unwrap();
+    /// assert_eq!(m.rule_pattern(sluice_pattern::RuleId::new(0)), Some(r#"{"a": ["1"]}"#));
+    /// ```
     pub fn rule_pattern(&self, id: RuleId) -> Option<&str> {
         self.entry(id).map(|r| r.source.as_str())
     }
 
     /// The configuration in use.
+    ///
+    /// ```
+    /// let m = sluice_pattern::Matcher::builder().build([r#"{"a": ["1"]}"#]).unwrap();
+    /// assert_eq!(m.config().get_max_pattern_len(), 4096);
+    /// ```
     pub fn config(&self) -> &Config {
         &self.inner.config
     }
 
     /// Finds every rule `event` (raw JSON bytes) matches. `hits` is cleared
     /// first. Allocation-free once `cache` has warmed up.
+    ///
+    /// ```
+    /// use sluice_pattern::{Matcher, MatchSet};
+    /// let m = Matcher::builder().build([r#"{"resources": [{"suffix": "/1"}]}"#]).unwrap();
+    /// let mut cache = m.create_cache();
+    /// let mut hits = MatchSet::new(m.rule_capacity());
+    /// m.matches_with(&mut cache, br#"{"resources": ["x/2", "y/1"]}"#, &mut hits).unwrap();
+    /// assert_eq!(hits.len(), 1);
+    /// assert!(m.matches_with(&mut cache, b"not json", &mut hits).is_err());
+    /// ```
     pub fn matches_with(
         &self,
         cache: &mut Cache,
@@ -442,6 +557,11 @@ pub struct LiveMatcher {
 
 impl LiveMatcher {
     /// Starts from `matcher`.
+    ///
+    /// ```
+    /// let live = sluice_pattern::LiveMatcher::new(sluice_pattern::Matcher::builder().build([r#"{"a": ["1"]}"#]).unwrap());
+    /// assert_eq!(live.snapshot().rule_count(), 1);
+    /// ```
     pub fn new(matcher: Matcher) -> LiveMatcher {
         LiveMatcher {
             current: ArcSwap::from_pointee(matcher),
@@ -450,11 +570,26 @@ impl LiveMatcher {
     }
 
     /// The current rules; never blocks.
+    ///
+    /// ```
+    /// use sluice_pattern::{LiveMatcher, Matcher};
+    /// let live = LiveMatcher::new(Matcher::builder().build([r#"{"a": ["1"]}"#]).unwrap());
+    /// let before = live.snapshot();
+    /// live.add_rule(None, r#"{"a": ["2"]}"#).unwrap();
+    /// assert_eq!((before.rule_count(), live.snapshot().rule_count()), (1, 2));
+    /// ```
     pub fn snapshot(&self) -> Arc<Matcher> {
         self.current.load_full()
     }
 
     /// Adds a rule; matching continues on the old rules until it is in.
+    ///
+    /// ```
+    /// use sluice_pattern::{LiveMatcher, Matcher};
+    /// let live = LiveMatcher::new(Matcher::builder().build([r#"{"a": ["1"]}"#]).unwrap());
+    /// assert!(live.add_rule(Some("bad"), r#"{"a": []}"#).is_err());
+    /// assert_eq!(live.add_rule(Some("two"), r#"{"a": ["2"]}"#).unwrap().index(), 1);
+    /// ```
     pub fn add_rule(&self, name: Option<&str>, pattern: &str) -> Result<RuleId, BuildError> {
         let _guard = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let (next, id) = self.current.load().with_rule(name, pattern)?;
@@ -463,6 +598,13 @@ impl LiveMatcher {
     }
 
     /// Removes a rule.
+    ///
+    /// ```
+    /// use sluice_pattern::{LiveMatcher, Matcher, RuleId};
+    /// let live = LiveMatcher::new(Matcher::builder().build([r#"{"a": ["1"]}"#]).unwrap());
+    /// live.remove_rule(RuleId::new(0));
+    /// assert_eq!(live.snapshot().rule_count(), 0);
+    /// ```
     pub fn remove_rule(&self, id: RuleId) {
         let _guard = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let next = self.current.load().without_rule(id);

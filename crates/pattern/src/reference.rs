@@ -232,6 +232,12 @@ pub(crate) fn pattern_matches(pattern: &Pattern, flat: &[FlatValue]) -> bool {
 }
 
 /// An error from [`matches`]: the pattern or the event was rejected.
+///
+/// ```
+/// use sluice_pattern::reference::{self, ReferenceError};
+/// assert!(matches!(reference::matches(r#"{"a": []}"#, b"{}"), Err(ReferenceError::Pattern(_))));
+/// assert!(matches!(reference::matches(r#"{"a": ["1"]}"#, b"[1]"), Err(ReferenceError::Event(_))));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ReferenceError {
     /// The pattern is invalid.

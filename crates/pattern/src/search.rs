@@ -16,11 +16,19 @@ pub struct RuleId(u32);
 
 impl RuleId {
     /// The id with this index.
+    ///
+    /// ```
+    /// assert_eq!(sluice_pattern::RuleId::new(7).index(), 7);
+    /// ```
     pub fn new(index: u32) -> RuleId {
         RuleId(index)
     }
 
     /// The index of this id (its position in insertion order).
+    ///
+    /// ```
+    /// assert_eq!(sluice_pattern::RuleId::new(3).index(), 3);
+    /// ```
     pub fn index(self) -> usize {
         self.0 as usize
     }
@@ -51,6 +59,11 @@ pub struct MatchSet {
 
 impl MatchSet {
     /// An empty set sized for `capacity` rules (it grows if needed).
+    ///
+    /// ```
+    /// let hits = sluice_pattern::MatchSet::new(100);
+    /// assert!(hits.is_empty());
+    /// ```
     pub fn new(capacity: usize) -> MatchSet {
         MatchSet {
             bits: vec![0; capacity.div_ceil(64)],
@@ -72,6 +85,14 @@ impl MatchSet {
     }
 
     /// Whether `id` is in the set.
+    ///
+    /// ```
+    /// use sluice_pattern::{Matcher, MatchSet, RuleId};
+    /// let m = Matcher::builder().build([r#"{"a": ["1"]}"#, r#"{"a": ["2"]}"#]).unwrap();
+    /// let mut hits = MatchSet::new(2);
+    /// m.matches_with(&mut m.create_cache(), br#"{"a": "2"}"#, &mut hits).unwrap();
+    /// assert!(hits.contains(RuleId::new(1)) && !hits.contains(RuleId::new(0)));
+    /// ```
     pub fn contains(&self, id: RuleId) -> bool {
         let word = id.index() / 64;
         self.bits
@@ -80,16 +101,33 @@ impl MatchSet {
     }
 
     /// Number of rules in the set.
+    ///
+    /// ```
+    /// assert_eq!(sluice_pattern::MatchSet::new(8).len(), 0);
+    /// ```
     pub fn len(&self) -> usize {
         self.members.len()
     }
 
     /// Whether no rule matched.
+    ///
+    /// ```
+    /// assert!(sluice_pattern::MatchSet::new(8).is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.members.is_empty()
     }
 
     /// Removes every member.
+    ///
+    /// ```
+    /// use sluice_pattern::{Matcher, MatchSet};
+    /// let m = Matcher::builder().build([r#"{"a": ["1"]}"#]).unwrap();
+    /// let mut hits = MatchSet::new(1);
+    /// m.matches_with(&mut m.create_cache(), br#"{"a": "1"}"#, &mut hits).unwrap();
+    /// hits.clear();
+    /// assert!(hits.is_empty());
+    /// ```
     pub fn clear(&mut self) {
         for &id in &self.members {
             self.bits[(id / 64) as usize] = 0;
@@ -98,6 +136,14 @@ impl MatchSet {
     }
 
     /// The members in ascending id order.
+    ///
+    /// ```
+    /// use sluice_pattern::{Matcher, MatchSet};
+    /// let m = Matcher::builder().build([r#"{"a": [{"prefix": ""}]}"#, r#"{"a": ["1"]}"#]).unwrap();
+    /// let mut hits = MatchSet::new(2);
+    /// m.matches_with(&mut m.create_cache(), br#"{"a": "1"}"#, &mut hits).unwrap();
+    /// assert_eq!(hits.iter().map(|id| id.index()).collect::<Vec<_>>(), [0, 1]);
+    /// ```
     pub fn iter(&self) -> impl Iterator<Item = RuleId> + '_ {
         let mut sorted = self.members.clone();
         sorted.sort_unstable();
@@ -105,6 +151,16 @@ impl MatchSet {
     }
 
     /// The members in the order they were found (no sorting, no allocation).
+    ///
+    /// ```
+    /// use sluice_pattern::{Matcher, MatchSet};
+    /// let m = Matcher::builder().build([r#"{"a": [{"prefix": ""}]}"#, r#"{"a": ["1"]}"#]).unwrap();
+    /// let mut hits = MatchSet::new(2);
+    /// m.matches_with(&mut m.create_cache(), br#"{"a": "1"}"#, &mut hits).unwrap();
+    /// let mut ids: Vec<usize> = hits.iter_unordered().map(|id| id.index()).collect();
+    /// ids.sort();
+    /// assert_eq!(ids, [0, 1]);
+    /// ```
     pub fn iter_unordered(&self) -> impl Iterator<Item = RuleId> + '_ {
         self.members.iter().map(|&id| RuleId(id))
     }
