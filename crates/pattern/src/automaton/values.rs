@@ -14,6 +14,44 @@ use crate::pattern::{Exclusion, NumericRange, Op};
 use crate::scan::Kind;
 use crate::text;
 
+/// A fast hash for byte-string keys (FxHash's multiply-rotate, eight bytes
+/// at a time). The keys stored are pattern values, which are trusted; event
+/// values only probe, so an adversarial event cannot lengthen any chain.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct KeyHasher(u64);
+
+impl std::hash::Hasher for KeyHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(SEED);
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(SEED);
+        }
+    }
+
+    #[inline]
+    fn write_usize(&mut self, n: usize) {
+        self.0 = (self.0.rotate_left(5) ^ n as u64).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// Byte-string key → targets.
+type KeyMap = HashMap<Box<[u8]>, Vec<u32>, std::hash::BuildHasherDefault<KeyHasher>>;
+
 /// A leaf value being looked up.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Leaf<'a> {
@@ -396,7 +434,7 @@ impl ValueIndexBuilder {
     }
 }
 
-fn push(map: &mut HashMap<Box<[u8]>, Vec<u32>>, key: &[u8], target: u32) {
+fn push(map: &mut KeyMap, key: &[u8], target: u32) {
     map.entry(key.into()).or_default().push(target);
 }
 
@@ -419,8 +457,8 @@ fn cidr_bounds(range: &IpRange, target: u32) -> (Bound, Bound, u32) {
 /// The merged tests of one transition.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct ValueIndex {
-    strings: HashMap<Box<[u8]>, Vec<u32>>,
-    numbers: HashMap<Box<[u8]>, Vec<u32>>,
+    strings: KeyMap,
+    numbers: KeyMap,
     nulls: Vec<u32>,
     trues: Vec<u32>,
     falses: Vec<u32>,
@@ -429,7 +467,7 @@ pub(crate) struct ValueIndex {
     prefixes_ci: ByteTrie,
     suffixes: ByteTrie,
     suffixes_ci: ByteTrie,
-    ignore_case: HashMap<Box<[u8]>, Vec<u32>>,
+    ignore_case: KeyMap,
     wildcards: WildcardIndex,
     numeric: IntervalIndex,
     cidr: IntervalIndex,
@@ -489,7 +527,7 @@ impl ValueIndex {
 
     /// Approximate heap bytes held.
     pub(crate) fn memory_usage(&self) -> usize {
-        let map = |m: &HashMap<Box<[u8]>, Vec<u32>>| {
+        let map = |m: &KeyMap| {
             m.iter()
                 .map(|(k, v)| k.len() + 48 + v.len() * 4)
                 .sum::<usize>()
