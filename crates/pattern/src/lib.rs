@@ -59,6 +59,7 @@ mod pattern;
 pub mod reference;
 mod scan;
 mod search;
+mod swar;
 mod text;
 
 pub use api::{TestEventPatternError, test_event_pattern, test_event_pattern_with};

@@ -11,6 +11,8 @@
 //! biased by 2^63, then the digits as ASCII. Negative values complement the
 //! exponent and digit bytes and end with `0xFF`, which reverses the order.
 
+use crate::swar::digit_run;
+
 /// Exponents are clamped to this magnitude so that absurd lexemes such as
 /// `1e99999999999999999999` cannot overflow.
 pub(crate) const EXPONENT_CLAMP: i64 = 1 << 40;
@@ -43,70 +45,70 @@ pub(crate) struct Parts<'a> {
 
 /// Takes a lexeme apart, checking the JSON grammar.
 pub(crate) fn split(lexeme: &[u8]) -> Option<Parts<'_>> {
+    match split_prefix(lexeme) {
+        Ok((parts, len)) if len == lexeme.len() => Some(parts),
+        _ => None,
+    }
+}
+
+/// Takes apart the JSON number at the start of `bytes`: its parts and its
+/// length, or the offset where the grammar fails. What follows the number is
+/// the caller's to check.
+#[inline(always)]
+pub(crate) fn split_prefix(bytes: &[u8]) -> Result<(Parts<'_>, usize), usize> {
+    let digits = |i: usize| i + digit_run(&bytes[i..]);
     let mut i = 0;
-    let negative = lexeme.first() == Some(&b'-');
+    let negative = bytes.first() == Some(&b'-');
     if negative {
         i += 1;
     }
     let int_start = i;
-    while i < lexeme.len() && lexeme[i].is_ascii_digit() {
-        i += 1;
+    match bytes.get(i) {
+        Some(b'0') => i += 1,
+        Some(b'1'..=b'9') => i = digits(i + 1),
+        _ => return Err(i),
     }
-    let int_digits = &lexeme[int_start..i];
-    if int_digits.is_empty() || (int_digits.len() > 1 && int_digits[0] == b'0') {
-        return None;
-    }
+    let int_digits = &bytes[int_start..i];
     let mut frac_digits: &[u8] = &[];
-    if i < lexeme.len() && lexeme[i] == b'.' {
-        i += 1;
-        let frac_start = i;
-        while i < lexeme.len() && lexeme[i].is_ascii_digit() {
-            i += 1;
+    if bytes.get(i) == Some(&b'.') {
+        let end = digits(i + 1);
+        if end == i + 1 {
+            return Err(end);
         }
-        frac_digits = &lexeme[frac_start..i];
-        if frac_digits.is_empty() {
-            return None;
-        }
+        frac_digits = &bytes[i + 1..end];
+        i = end;
     }
     let mut exp: i64 = 0;
-    if i < lexeme.len() && (lexeme[i] == b'e' || lexeme[i] == b'E') {
+    if matches!(bytes.get(i), Some(b'e' | b'E')) {
         i += 1;
-        let exp_negative = match lexeme.get(i) {
-            Some(b'-') => {
-                i += 1;
-                true
-            }
-            Some(b'+') => {
-                i += 1;
-                false
-            }
-            _ => false,
-        };
-        let exp_start = i;
-        while i < lexeme.len() && lexeme[i].is_ascii_digit() {
-            exp = (exp * 10 + i64::from(lexeme[i] - b'0')).min(EXPONENT_CLAMP);
+        let exp_negative = bytes.get(i) == Some(&b'-');
+        if matches!(bytes.get(i), Some(b'+' | b'-')) {
             i += 1;
         }
-        if i == exp_start {
-            return None;
+        let end = digits(i);
+        if end == i {
+            return Err(end);
+        }
+        for &d in &bytes[i..end] {
+            exp = (exp * 10 + i64::from(d - b'0')).min(EXPONENT_CLAMP);
         }
         if exp_negative {
             exp = -exp;
         }
+        i = end;
     }
-    if i != lexeme.len() {
-        return None;
-    }
-    Some(Parts {
-        negative,
-        int_digits,
-        frac_digits,
-        exp,
-    })
+    Ok((
+        Parts {
+            negative,
+            int_digits,
+            frac_digits,
+            exp,
+        },
+        i,
+    ))
 }
 
-/// Appends the encoding of a number taken apart by [`split`] (or by the
-/// scanner, which checks the same grammar) to `out`.
+/// Appends the encoding of a number taken apart by [`split_prefix`] to `out`.
 pub(crate) fn append(parts: &Parts<'_>, out: &mut Vec<u8>) {
     let Parts {
         negative,

@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use crate::error::EventError;
 use crate::json;
 use crate::number;
+use crate::swar::{find_quote_or_backslash, find_string_stop, find_structural};
 
 /// "No value" in linked lists and "no field" on trie nodes.
 pub(crate) const NIL: u32 = u32::MAX;
@@ -690,64 +691,21 @@ impl<'a> Scanner<'a, '_> {
     fn number(&mut self) -> Result<(Span, number::Parts<'a>), EventError> {
         let src: &'a [u8] = self.src;
         let start = self.pos;
-        let mut i = start;
-        let digits = |i: usize| i + digit_run(&src[i..]);
-        let negative = src.get(i) == Some(&b'-');
-        if negative {
-            i += 1;
+        match number::split_prefix(&src[start..]) {
+            Ok((parts, len)) => {
+                self.pos = start + len;
+                let span = Span {
+                    start: start as u32,
+                    end: self.pos as u32,
+                    in_scratch: false,
+                };
+                Ok((span, parts))
+            }
+            Err(at) => {
+                self.pos = start + at;
+                Err(self.error("Invalid number"))
+            }
         }
-        let int_start = i;
-        match src.get(i) {
-            Some(b'0') => i += 1,
-            Some(b'1'..=b'9') => i = digits(i + 1),
-            _ => return Err(self.error("Invalid number")),
-        }
-        let int_digits = &src[int_start..i];
-        let mut frac_digits: &[u8] = &[];
-        if src.get(i) == Some(&b'.') {
-            let end = digits(i + 1);
-            if end == i + 1 {
-                self.pos = end;
-                return Err(self.error("Invalid number"));
-            }
-            frac_digits = &src[i + 1..end];
-            i = end;
-        }
-        let mut exp: i64 = 0;
-        if matches!(src.get(i), Some(b'e' | b'E')) {
-            i += 1;
-            let exp_negative = src.get(i) == Some(&b'-');
-            if matches!(src.get(i), Some(b'+' | b'-')) {
-                i += 1;
-            }
-            let end = digits(i);
-            if end == i {
-                self.pos = end;
-                return Err(self.error("Invalid number"));
-            }
-            for &d in &src[i..end] {
-                exp = (exp * 10 + i64::from(d - b'0')).min(number::EXPONENT_CLAMP);
-            }
-            if exp_negative {
-                exp = -exp;
-            }
-            i = end;
-        }
-        self.pos = i;
-        let span = Span {
-            start: start as u32,
-            end: i as u32,
-            in_scratch: false,
-        };
-        Ok((
-            span,
-            number::Parts {
-                negative,
-                int_digits,
-                frac_digits,
-                exp,
-            },
-        ))
     }
 
     /// Skips a value no rule names.
@@ -940,122 +898,6 @@ impl<'a> Scanner<'a, '_> {
             None => Err(self.error("Expected a value")),
         }
     }
-}
-
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGHS: u64 = 0x8080_8080_8080_8080;
-
-/// Flags (high bit) the bytes of `v` that are zero; the lowest flag is exact.
-#[inline]
-fn zero_bytes(v: u64) -> u64 {
-    v.wrapping_sub(ONES) & !v & HIGHS
-}
-
-/// Flags the bytes of `v` below `n` (n <= 128); the lowest flag is exact.
-#[inline]
-fn bytes_below(v: u64, n: u8) -> u64 {
-    v.wrapping_sub(ONES * u64::from(n)) & !v & HIGHS
-}
-
-#[inline]
-fn word(s: &[u8], at: usize) -> u64 {
-    let mut bytes = [0u8; 8];
-    bytes.copy_from_slice(&s[at..at + 8]);
-    u64::from_le_bytes(bytes)
-}
-
-/// Index of the first `"`, `\` or control character in `s`, or `s.len()`.
-#[inline]
-fn find_string_stop(s: &[u8]) -> usize {
-    let mut i = 0;
-    while i + 8 <= s.len() {
-        let w = word(s, i);
-        let m = zero_bytes(w ^ (ONES * u64::from(b'"')))
-            | zero_bytes(w ^ (ONES * u64::from(b'\\')))
-            | bytes_below(w, 0x20);
-        if m != 0 {
-            return i + (m.trailing_zeros() / 8) as usize;
-        }
-        i += 8;
-    }
-    while i < s.len() {
-        let b = s[i];
-        if b == b'"' || b == b'\\' || b < 0x20 {
-            return i;
-        }
-        i += 1;
-    }
-    s.len()
-}
-
-/// Length of the run of ASCII digits at the start of `s`.
-#[inline]
-fn digit_run(s: &[u8]) -> usize {
-    let mut i = 0;
-    while i + 8 <= s.len() {
-        // Digits become 0..=9; any other byte has bit 7 set after adding 0x76
-        // to its low seven bits, or had it set already.
-        let a = word(s, i) ^ (ONES * 0x30);
-        let m = (((a & (ONES * 0x7F)) + ONES * 0x76) | a) & HIGHS;
-        if m != 0 {
-            return i + (m.trailing_zeros() / 8) as usize;
-        }
-        i += 8;
-    }
-    while i < s.len() && s[i].is_ascii_digit() {
-        i += 1;
-    }
-    i
-}
-
-/// Index of the first `"` or `\\` in `s`, or `s.len()`.
-#[inline(always)]
-fn find_quote_or_backslash(s: &[u8]) -> usize {
-    let mut i = 0;
-    while i + 8 <= s.len() {
-        let w = word(s, i);
-        let m =
-            zero_bytes(w ^ (ONES * u64::from(b'"'))) | zero_bytes(w ^ (ONES * u64::from(b'\\')));
-        if m != 0 {
-            return i + (m.trailing_zeros() / 8) as usize;
-        }
-        i += 8;
-        if i >= 64 {
-            // Long strings: hand over to the vectorised search.
-            return memchr::memchr2(b'"', b'\\', &s[i..]).map_or(s.len(), |k| i + k);
-        }
-    }
-    while i < s.len() {
-        if s[i] == b'"' || s[i] == b'\\' {
-            return i;
-        }
-        i += 1;
-    }
-    s.len()
-}
-
-/// Index of the first `"`, `[`, `]`, `{` or `}` in `s`, or `s.len()`.
-#[inline(always)]
-fn find_structural(s: &[u8]) -> usize {
-    let mut i = 0;
-    while i + 8 <= s.len() {
-        let w = word(s, i);
-        let folded = w | (ONES * 0x20);
-        let m = zero_bytes(w ^ (ONES * u64::from(b'"')))
-            | zero_bytes(folded ^ (ONES * u64::from(b'{')))
-            | zero_bytes(folded ^ (ONES * u64::from(b'}')));
-        if m != 0 {
-            return i + (m.trailing_zeros() / 8) as usize;
-        }
-        i += 8;
-    }
-    while i < s.len() {
-        if matches!(s[i], b'"' | b'[' | b']' | b'{' | b'}') {
-            return i;
-        }
-        i += 1;
-    }
-    s.len()
 }
 
 #[cfg(test)]
