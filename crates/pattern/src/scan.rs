@@ -557,22 +557,27 @@ impl<'a> Scanner<'a, '_> {
             Some(b't') => self.literal(b"true", field, Kind::True),
             Some(b'f') => self.literal(b"false", field, Kind::False),
             Some(b'n') => self.literal(b"null", field, Kind::Null),
-            Some(b'-' | b'0'..=b'9') => {
-                let (lexeme, parts) = self.number()?;
-                if field != NIL {
-                    let start = self.buffers.scratch.len() as u32;
-                    number::append(&parts, &mut self.buffers.scratch);
-                    let key = Span {
-                        start,
-                        end: self.buffers.scratch.len() as u32,
-                        in_scratch: true,
-                    };
-                    self.record(field, Kind::Number, lexeme, key);
-                }
-                Ok(())
-            }
+            Some(b'-' | b'0'..=b'9') => self.number_value(field),
             _ => Err(self.error("Expected a value")),
         }
+    }
+
+    /// A number where `value` expects one. Kept out of `value`, which
+    /// recurses once per nesting level, so that its frame stays small.
+    #[inline(never)]
+    fn number_value(&mut self, field: u32) -> Result<(), EventError> {
+        let (lexeme, parts) = self.number()?;
+        if field != NIL {
+            let start = self.buffers.scratch.len() as u32;
+            number::append(&parts, &mut self.buffers.scratch);
+            let key = Span {
+                start,
+                end: self.buffers.scratch.len() as u32,
+                in_scratch: true,
+            };
+            self.record(field, Kind::Number, lexeme, key);
+        }
+        Ok(())
     }
 
     fn array(&mut self, node: u32) -> Result<(), EventError> {
