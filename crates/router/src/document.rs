@@ -1,0 +1,417 @@
+//! A borrowed, order-preserving JSON tree for input shaping.
+//!
+//! InputPath and InputTransformer select parts of an event and write them
+//! out again. AWS keeps member order and number lexemes, so this tree keeps
+//! the source text of every scalar (a number stays `1.50`, not `1.5`) and
+//! the members of an object in source order, duplicates included.
+
+use std::borrow::Cow;
+
+/// Deepest nesting accepted, the same bound EventBridge puts on events.
+pub const MAX_DEPTH: usize = 1000;
+
+/// One JSON value, borrowing its text from the source document.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Node<'a> {
+    /// Members in source order; each key is the raw text between its quotes.
+    Object(Vec<(&'a str, Node<'a>)>),
+    /// Elements in order.
+    Array(Vec<Node<'a>>),
+    /// A string: the raw text between the quotes, escapes not decoded.
+    String(&'a str),
+    /// A number, `true`, `false` or `null`: its exact source text.
+    Scalar(&'a str),
+}
+
+/// Why a document could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{reason} at byte {offset}")]
+pub struct DocumentError {
+    /// What was wrong.
+    pub reason: &'static str,
+    /// Where, as a byte offset into the document.
+    pub offset: usize,
+}
+
+impl<'a> Node<'a> {
+    /// Parses a whole JSON document.
+    ///
+    /// ```
+    /// use sluice_router::document::Node;
+    /// let doc = Node::parse(r#"{"b": 1.50, "a": [true]}"#).unwrap();
+    /// assert_eq!(doc.to_json(), r#"{"b":1.50,"a":[true]}"#);
+    /// ```
+    pub fn parse(text: &'a str) -> Result<Node<'a>, DocumentError> {
+        let mut parser = Parser {
+            src: text,
+            bytes: text.as_bytes(),
+            pos: 0,
+        };
+        let node = parser.value(0)?;
+        parser.skip_ws();
+        if parser.pos != parser.bytes.len() {
+            return Err(parser.error("Trailing characters after the document"));
+        }
+        Ok(node)
+    }
+
+    /// The value of the last member named `key` (the last duplicate wins, as
+    /// in pattern matching), if this is an object that has one.
+    ///
+    /// ```
+    /// use sluice_router::document::Node;
+    /// let doc = Node::parse(r#"{"a": 1, "a": 2}"#).unwrap();
+    /// assert_eq!(doc.get("a"), Some(&Node::Scalar("2")));
+    /// ```
+    pub fn get(&self, key: &str) -> Option<&Node<'a>> {
+        let Node::Object(members) = self else {
+            return None;
+        };
+        members
+            .iter()
+            .rev()
+            .find(|(raw, _)| decode_str(raw) == key)
+            .map(|(_, value)| value)
+    }
+
+    /// Compact JSON text of this value (no insignificant whitespace).
+    ///
+    /// ```
+    /// use sluice_router::document::Node;
+    /// let doc = Node::parse(r#"[ "x\n", { "k" : null } ]"#).unwrap();
+    /// assert_eq!(doc.to_json(), r#"["x\n",{"k":null}]"#);
+    /// ```
+    pub fn to_json(&self) -> String {
+        let mut out = String::new();
+        self.write_json(&mut out);
+        out
+    }
+
+    /// Appends the compact JSON text of this value to `out`.
+    pub fn write_json(&self, out: &mut String) {
+        match self {
+            Node::Object(members) => {
+                out.push('{');
+                for (i, (key, value)) in members.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push('"');
+                    out.push_str(key);
+                    out.push_str("\":");
+                    value.write_json(out);
+                }
+                out.push('}');
+            }
+            Node::Array(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    item.write_json(out);
+                }
+                out.push(']');
+            }
+            Node::String(raw) => {
+                out.push('"');
+                out.push_str(raw);
+                out.push('"');
+            }
+            Node::Scalar(text) => out.push_str(text),
+        }
+    }
+
+    /// Text of this value as EventBridge writes it inside a string template:
+    /// strings without quotes, objects and arrays with every quote removed
+    /// (`{acc_id:0a787ecb,sf_id:baz}`, `[HIGH]`), other values as JSON.
+    ///
+    /// ```
+    /// use sluice_router::document::Node;
+    /// let doc = Node::parse(r#"{"ids": ["a", "b"], "n": 2}"#).unwrap();
+    /// assert_eq!(doc.to_unquoted_text(), "{ids:[a,b],n:2}");
+    /// ```
+    pub fn to_unquoted_text(&self) -> String {
+        let mut out = String::new();
+        self.write_unquoted(&mut out);
+        out
+    }
+
+    fn write_unquoted(&self, out: &mut String) {
+        match self {
+            Node::Object(members) => {
+                out.push('{');
+                for (i, (key, value)) in members.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&decode_str(key));
+                    out.push(':');
+                    value.write_unquoted(out);
+                }
+                out.push('}');
+            }
+            Node::Array(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    item.write_unquoted(out);
+                }
+                out.push(']');
+            }
+            Node::String(raw) => out.push_str(&decode_str(raw)),
+            Node::Scalar(text) => out.push_str(text),
+        }
+    }
+}
+
+/// Decodes the raw text between a JSON string's quotes. The text was checked
+/// by the parser, so decoding cannot fail; a malformed escape is kept as is.
+pub(crate) fn decode_str(raw: &str) -> Cow<'_, str> {
+    if !raw.contains('\\') {
+        return Cow::Borrowed(raw);
+    }
+    let quoted = format!("\"{raw}\"");
+    match serde_json::from_str::<String>(&quoted) {
+        Ok(text) => Cow::Owned(text),
+        Err(_) => Cow::Borrowed(raw),
+    }
+}
+
+struct Parser<'a> {
+    src: &'a str,
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Parser<'a> {
+    fn error(&self, reason: &'static str) -> DocumentError {
+        DocumentError {
+            reason,
+            offset: self.pos,
+        }
+    }
+
+    fn skip_ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.bytes.get(self.pos) {
+            self.pos += 1;
+        }
+    }
+
+    fn value(&mut self, depth: usize) -> Result<Node<'a>, DocumentError> {
+        self.skip_ws();
+        match self.bytes.get(self.pos) {
+            Some(b'{') => self.object(depth + 1),
+            Some(b'[') => self.array(depth + 1),
+            Some(b'"') => Ok(Node::String(self.string()?)),
+            Some(b't') => self.keyword("true"),
+            Some(b'f') => self.keyword("false"),
+            Some(b'n') => self.keyword("null"),
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            Some(_) => Err(self.error("Expected a value")),
+            None => Err(self.error("Unexpected end of document")),
+        }
+    }
+
+    fn object(&mut self, depth: usize) -> Result<Node<'a>, DocumentError> {
+        if depth > MAX_DEPTH {
+            return Err(self.error("Document nested too deeply"));
+        }
+        self.pos += 1;
+        let mut members = Vec::new();
+        self.skip_ws();
+        if self.bytes.get(self.pos) == Some(&b'}') {
+            self.pos += 1;
+            return Ok(Node::Object(members));
+        }
+        loop {
+            self.skip_ws();
+            if self.bytes.get(self.pos) != Some(&b'"') {
+                return Err(self.error("Expected a field name"));
+            }
+            let key = self.string()?;
+            self.skip_ws();
+            if self.bytes.get(self.pos) != Some(&b':') {
+                return Err(self.error("Expected ':' after a field name"));
+            }
+            self.pos += 1;
+            let value = self.value(depth)?;
+            members.push((key, value));
+            self.skip_ws();
+            match self.bytes.get(self.pos) {
+                Some(b',') => self.pos += 1,
+                Some(b'}') => {
+                    self.pos += 1;
+                    return Ok(Node::Object(members));
+                }
+                _ => return Err(self.error("Expected ',' or '}' in an object")),
+            }
+        }
+    }
+
+    fn array(&mut self, depth: usize) -> Result<Node<'a>, DocumentError> {
+        if depth > MAX_DEPTH {
+            return Err(self.error("Document nested too deeply"));
+        }
+        self.pos += 1;
+        let mut items = Vec::new();
+        self.skip_ws();
+        if self.bytes.get(self.pos) == Some(&b']') {
+            self.pos += 1;
+            return Ok(Node::Array(items));
+        }
+        loop {
+            items.push(self.value(depth)?);
+            self.skip_ws();
+            match self.bytes.get(self.pos) {
+                Some(b',') => self.pos += 1,
+                Some(b']') => {
+                    self.pos += 1;
+                    return Ok(Node::Array(items));
+                }
+                _ => return Err(self.error("Expected ',' or ']' in an array")),
+            }
+        }
+    }
+
+    /// Reads a string at its opening quote; returns the text between quotes.
+    fn string(&mut self) -> Result<&'a str, DocumentError> {
+        let start = self.pos + 1;
+        let mut at = start;
+        loop {
+            match self.bytes.get(at) {
+                None => {
+                    self.pos = at;
+                    return Err(self.error("Unterminated string"));
+                }
+                Some(b'"') => break,
+                Some(b'\\') => match self.bytes.get(at + 1) {
+                    Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => at += 2,
+                    Some(b'u') => {
+                        let hex = self.bytes.get(at + 2..at + 6);
+                        if !hex.is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)) {
+                            self.pos = at;
+                            return Err(self.error("Invalid \\u escape in a string"));
+                        }
+                        at += 6;
+                    }
+                    _ => {
+                        self.pos = at;
+                        return Err(self.error("Invalid escape in a string"));
+                    }
+                },
+                Some(&c) if c < 0x20 => {
+                    self.pos = at;
+                    return Err(self.error("Control character in a string"));
+                }
+                Some(_) => at += 1,
+            }
+        }
+        self.pos = at + 1;
+        Ok(&self.src[start..at])
+    }
+
+    fn keyword(&mut self, word: &'static str) -> Result<Node<'a>, DocumentError> {
+        if self.bytes[self.pos..].starts_with(word.as_bytes()) {
+            let text = &self.src[self.pos..self.pos + word.len()];
+            self.pos += word.len();
+            Ok(Node::Scalar(text))
+        } else {
+            Err(self.error("Unrecognized token"))
+        }
+    }
+
+    fn number(&mut self) -> Result<Node<'a>, DocumentError> {
+        let start = self.pos;
+        let digits = |p: &mut Parser<'a>| {
+            let from = p.pos;
+            while p.bytes.get(p.pos).is_some_and(u8::is_ascii_digit) {
+                p.pos += 1;
+            }
+            p.pos - from
+        };
+        if self.bytes.get(self.pos) == Some(&b'-') {
+            self.pos += 1;
+        }
+        let int_start = self.pos;
+        let int_len = digits(self);
+        if int_len == 0 || (int_len > 1 && self.bytes[int_start] == b'0') {
+            return Err(self.error("Invalid number"));
+        }
+        if self.bytes.get(self.pos) == Some(&b'.') {
+            self.pos += 1;
+            if digits(self) == 0 {
+                return Err(self.error("Invalid number"));
+            }
+        }
+        if let Some(b'e' | b'E') = self.bytes.get(self.pos) {
+            self.pos += 1;
+            if let Some(b'+' | b'-') = self.bytes.get(self.pos) {
+                self.pos += 1;
+            }
+            if digits(self) == 0 {
+                return Err(self.error("Invalid number"));
+            }
+        }
+        Ok(Node::Scalar(&self.src[start..self.pos]))
+    }
+}
+
+/// Checks that `text` is one JSON document and returns it without
+/// insignificant whitespace, keeping member order and number lexemes.
+///
+/// ```
+/// use sluice_router::document::minify;
+/// assert_eq!(minify("{ \"a\" : [1, 2.0] }").unwrap(), r#"{"a":[1,2.0]}"#);
+/// assert!(minify("{\"a\": }").is_err());
+/// ```
+pub fn minify(text: &str) -> Result<String, DocumentError> {
+    Ok(Node::parse(text)?.to_json())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_order_duplicates_and_lexemes() {
+        let doc = Node::parse(r#"{"z":1e2,"a":-0.50,"z":"\u00e9"}"#).unwrap();
+        assert_eq!(doc.to_json(), r#"{"z":1e2,"a":-0.50,"z":"\u00e9"}"#);
+        assert_eq!(doc.get("z"), Some(&Node::String("\\u00e9")));
+        assert_eq!(decode_str("\\u00e9"), "é");
+    }
+
+    #[test]
+    fn rejects_malformed_documents() {
+        for bad in [
+            "",
+            "{",
+            "[1,]",
+            "{\"a\" 1}",
+            "01",
+            "1.",
+            "-",
+            "\"a",
+            "\"\\x\"",
+            "tru",
+            "[1] 2",
+            "\"\u{1}\"",
+            "1e",
+        ] {
+            assert!(Node::parse(bad).is_err(), "{bad:?} parsed");
+        }
+    }
+
+    #[test]
+    fn depth_is_bounded() {
+        let deep = "[".repeat(MAX_DEPTH + 1) + &"]".repeat(MAX_DEPTH + 1);
+        assert_eq!(
+            Node::parse(&deep).unwrap_err().reason,
+            "Document nested too deeply"
+        );
+        let ok = "[".repeat(MAX_DEPTH) + &"]".repeat(MAX_DEPTH);
+        assert!(Node::parse(&ok).is_ok());
+    }
+}

@@ -1,0 +1,679 @@
+//! The EventBridge resource model: buses, rules and targets, checked with
+//! AWS's limits and error texts.
+
+use std::time::Duration;
+
+use crate::arn::{Arn, TargetKind};
+use crate::jsonpath::JsonPath;
+use crate::transform::InputShape;
+
+/// Most targets a rule may have.
+pub const MAX_TARGETS_PER_RULE: usize = 5;
+/// Longest rule name and target id.
+pub const MAX_NAME_LEN: usize = 64;
+/// Longest rule description.
+pub const MAX_DESCRIPTION_LEN: usize = 512;
+/// Longest event pattern the PutRule API accepts.
+pub const MAX_EVENT_PATTERN_LEN: usize = 4096;
+/// Longest schedule expression.
+pub const MAX_SCHEDULE_EXPRESSION_LEN: usize = 256;
+/// Most retries a retry policy may ask for (also the default).
+pub const MAX_RETRY_ATTEMPTS: u32 = 185;
+/// Shortest and longest maximum event age, in seconds (the longest is the default).
+pub const EVENT_AGE_RANGE_SECONDS: (u32, u32) = (60, 86_400);
+/// Longest SQS message group id.
+pub const MAX_MESSAGE_GROUP_ID_LEN: usize = 100;
+/// The name of the default event bus.
+pub const DEFAULT_BUS: &str = "default";
+
+/// A definition that AWS would refuse, with AWS's error code and text.
+///
+/// ```
+/// use sluice_router::model::ValidationError;
+/// let err = ValidationError::limit_exceeded();
+/// assert_eq!(err.code(), "LimitExceededException");
+/// assert_eq!(err.message(), "The requested resource exceeds the maximum number allowed.");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct ValidationError {
+    code: &'static str,
+    message: String,
+}
+
+impl ValidationError {
+    /// A `ValidationException` with this message.
+    pub fn validation(message: impl Into<String>) -> ValidationError {
+        ValidationError {
+            code: "ValidationException",
+            message: message.into(),
+        }
+    }
+
+    /// AWS's `LimitExceededException` for a sixth target.
+    pub fn limit_exceeded() -> ValidationError {
+        ValidationError {
+            code: "LimitExceededException",
+            message: "The requested resource exceeds the maximum number allowed.".to_string(),
+        }
+    }
+
+    /// An `InvalidEventPatternException` with the pattern checker's message.
+    pub fn invalid_pattern(message: impl Into<String>) -> ValidationError {
+        ValidationError {
+            code: "InvalidEventPatternException",
+            message: message.into(),
+        }
+    }
+
+    /// AWS's constraint message: `1 validation error detected: Value 'V' at
+    /// 'FIELD' failed to satisfy constraint: CONSTRAINT`.
+    ///
+    /// ```
+    /// use sluice_router::model::ValidationError;
+    /// let err = ValidationError::constraint("a b", "name", "Member must satisfy regular expression pattern: [\\.\\-_A-Za-z0-9]+");
+    /// assert_eq!(err.message(), "1 validation error detected: Value 'a b' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_A-Za-z0-9]+");
+    /// ```
+    pub fn constraint(value: &str, field: &str, constraint: &str) -> ValidationError {
+        ValidationError::validation(format!(
+            "1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: {constraint}"
+        ))
+    }
+
+    /// The AWS error code.
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
+    /// The AWS error message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+/// Where rule ARNs point: the region and account sluice stands in for.
+///
+/// ```
+/// use sluice_router::model::Environment;
+/// let env = Environment::default();
+/// assert_eq!(env.rule_arn("default", "r"), "arn:aws:events:us-east-1:123456789012:rule/r");
+/// assert_eq!(env.rule_arn("ops", "r"), "arn:aws:events:us-east-1:123456789012:rule/ops/r");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Environment {
+    /// Region, e.g. `us-east-1`.
+    pub region: String,
+    /// Twelve-digit account id.
+    pub account: String,
+}
+
+impl Default for Environment {
+    fn default() -> Environment {
+        Environment {
+            region: "us-east-1".to_string(),
+            account: "123456789012".to_string(),
+        }
+    }
+}
+
+impl Environment {
+    /// The ARN of a rule: `…:rule/NAME` on the default bus,
+    /// `…:rule/BUS/NAME` on a custom bus.
+    pub fn rule_arn(&self, bus: &str, rule: &str) -> String {
+        if bus == DEFAULT_BUS {
+            format!(
+                "arn:aws:events:{}:{}:rule/{rule}",
+                self.region, self.account
+            )
+        } else {
+            format!(
+                "arn:aws:events:{}:{}:rule/{bus}/{rule}",
+                self.region, self.account
+            )
+        }
+    }
+}
+
+/// A rule's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RuleState {
+    /// Matches every event except read-only CloudTrail management events.
+    #[default]
+    Enabled,
+    /// Matches nothing.
+    Disabled,
+    /// Matches every event, read-only CloudTrail management events included.
+    EnabledWithAllCloudTrailManagementEvents,
+}
+
+impl RuleState {
+    /// Reads AWS's spelling of a state.
+    ///
+    /// ```
+    /// use sluice_router::model::RuleState;
+    /// assert_eq!(RuleState::parse("DISABLED").unwrap(), RuleState::Disabled);
+    /// assert!(RuleState::parse("OFF").is_err());
+    /// ```
+    pub fn parse(text: &str) -> Result<RuleState, ValidationError> {
+        match text {
+            "ENABLED" => Ok(RuleState::Enabled),
+            "DISABLED" => Ok(RuleState::Disabled),
+            "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS" => {
+                Ok(RuleState::EnabledWithAllCloudTrailManagementEvents)
+            }
+            _ => Err(ValidationError::constraint(
+                text,
+                "state",
+                "Member must satisfy enum value set: [ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS, DISABLED, ENABLED]",
+            )),
+        }
+    }
+
+    /// AWS's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleState::Enabled => "ENABLED",
+            RuleState::Disabled => "DISABLED",
+            RuleState::EnabledWithAllCloudTrailManagementEvents => {
+                "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"
+            }
+        }
+    }
+}
+
+/// A target's retry policy.
+///
+/// ```
+/// use sluice_router::model::RetryPolicy;
+/// let policy = RetryPolicy::default();
+/// assert_eq!(policy.maximum_retry_attempts, 185);
+/// assert_eq!(policy.maximum_event_age.as_secs(), 86_400);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Retries after the first attempt (0–185).
+    pub maximum_retry_attempts: u32,
+    /// How long after ingestion an event may still be retried (60 s–24 h).
+    pub maximum_event_age: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> RetryPolicy {
+        RetryPolicy {
+            maximum_retry_attempts: MAX_RETRY_ATTEMPTS,
+            maximum_event_age: Duration::from_secs(u64::from(EVENT_AGE_RANGE_SECONDS.1)),
+        }
+    }
+}
+
+/// A target as written in PutTargets, before checking.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TargetDefinition {
+    /// `Id`.
+    pub id: String,
+    /// `Arn`.
+    pub arn: String,
+    /// `RoleArn`: accepted and not used (sluice calls targets with its own credentials).
+    pub role_arn: Option<String>,
+    /// `Input`.
+    pub input: Option<String>,
+    /// `InputPath`.
+    pub input_path: Option<String>,
+    /// `InputTransformer.InputPathsMap`, in file order.
+    pub input_paths_map: Option<Vec<(String, String)>>,
+    /// `InputTransformer.InputTemplate`.
+    pub input_template: Option<String>,
+    /// `RetryPolicy.MaximumRetryAttempts`.
+    pub maximum_retry_attempts: Option<i64>,
+    /// `RetryPolicy.MaximumEventAgeInSeconds`.
+    pub maximum_event_age_in_seconds: Option<i64>,
+    /// `DeadLetterConfig.Arn`.
+    pub dead_letter_arn: Option<String>,
+    /// `KinesisParameters.PartitionKeyPath`.
+    pub partition_key_path: Option<String>,
+    /// `SqsParameters.MessageGroupId`.
+    pub message_group_id: Option<String>,
+}
+
+/// A rule as written in PutRule (plus its targets), before checking.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RuleDefinition {
+    /// `Name`.
+    pub name: String,
+    /// `EventBusName`: a name or a bus ARN; `None` is the default bus.
+    pub event_bus_name: Option<String>,
+    /// `EventPattern` as JSON text.
+    pub event_pattern: Option<String>,
+    /// `ScheduleExpression`.
+    pub schedule_expression: Option<String>,
+    /// `State` as written (`None` is `ENABLED`).
+    pub state: Option<String>,
+    /// `Description`.
+    pub description: Option<String>,
+    /// `RoleArn`: accepted and not used.
+    pub role_arn: Option<String>,
+    /// The rule's targets.
+    pub targets: Vec<TargetDefinition>,
+}
+
+/// A checked target, ready to deliver to.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// `Id`, unique within its rule.
+    pub id: String,
+    /// Where deliveries go.
+    pub arn: Arn,
+    /// What kind of resource that is.
+    pub kind: TargetKind,
+    /// What the target receives.
+    pub input: InputShape,
+    /// Retries.
+    pub retry_policy: RetryPolicy,
+    /// The SQS queue failed deliveries go to.
+    pub dead_letter_queue: Option<Arn>,
+    /// Kinesis partition key path (the event id when `None`).
+    pub partition_key_path: Option<JsonPath>,
+    /// SQS FIFO message group id.
+    pub message_group_id: Option<String>,
+}
+
+/// A checked rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// `Name`, unique on its bus.
+    pub name: String,
+    /// The bus's name.
+    pub bus: String,
+    /// The rule's ARN.
+    pub arn: String,
+    /// The event pattern, checked by the pattern engine.
+    pub event_pattern: Option<String>,
+    /// The schedule expression as written.
+    pub schedule_expression: Option<String>,
+    /// State.
+    pub state: RuleState,
+    /// Description.
+    pub description: Option<String>,
+    /// Targets, at most five.
+    pub targets: Vec<Target>,
+}
+
+fn check_name(value: &str, field: &str) -> Result<(), ValidationError> {
+    if value.is_empty() {
+        return Err(ValidationError::constraint(
+            value,
+            field,
+            "Member must have length greater than or equal to 1",
+        ));
+    }
+    if value.chars().count() > MAX_NAME_LEN {
+        return Err(ValidationError::constraint(
+            value,
+            field,
+            "Member must have length less than or equal to 64",
+        ));
+    }
+    if !value
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+    {
+        return Err(ValidationError::constraint(
+            value,
+            field,
+            "Member must satisfy regular expression pattern: [\\.\\-_A-Za-z0-9]+",
+        ));
+    }
+    Ok(())
+}
+
+/// The bus name from `EventBusName`, which may be a name or a bus ARN.
+fn bus_name(written: Option<&str>) -> Result<String, ValidationError> {
+    let Some(written) = written else {
+        return Ok(DEFAULT_BUS.to_string());
+    };
+    let name = match written.strip_prefix("arn:") {
+        Some(_) => written
+            .split_once(":event-bus/")
+            .map(|(_, name)| name)
+            .ok_or_else(|| {
+                ValidationError::validation(format!(
+                    "Parameter {written} is not valid. Reason: Provided Arn is not in correct format."
+                ))
+            })?,
+        None => written,
+    };
+    if name.is_empty()
+        || name.len() > 256
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'.' | b'-' | b'_'))
+    {
+        return Err(ValidationError::constraint(
+            name,
+            "eventBusName",
+            "Member must satisfy regular expression pattern: [/\\.\\-_A-Za-z0-9]+",
+        ));
+    }
+    Ok(name.to_string())
+}
+
+impl Rule {
+    /// Checks a rule definition the way PutRule and PutTargets do, and
+    /// compiles its targets' input shaping.
+    ///
+    /// ```
+    /// use sluice_router::model::{Environment, Rule, RuleDefinition, TargetDefinition};
+    /// let definition = RuleDefinition {
+    ///     name: "image-failed".into(),
+    ///     event_pattern: Some(r#"{"source": ["aws.imagebuilder"]}"#.into()),
+    ///     targets: vec![TargetDefinition {
+    ///         id: "alerts".into(),
+    ///         arn: "arn:aws:sns:us-east-1:123456789012:image-alerts".into(),
+    ///         ..Default::default()
+    ///     }],
+    ///     ..Default::default()
+    /// };
+    /// let rule = Rule::new(&definition, &Environment::default()).unwrap();
+    /// assert_eq!(rule.arn, "arn:aws:events:us-east-1:123456789012:rule/image-failed");
+    /// ```
+    pub fn new(
+        definition: &RuleDefinition,
+        environment: &Environment,
+    ) -> Result<Rule, ValidationError> {
+        check_name(&definition.name, "name")?;
+        let bus = bus_name(definition.event_bus_name.as_deref())?;
+        if definition.event_pattern.is_none() && definition.schedule_expression.is_none() {
+            return Err(ValidationError::validation(
+                "Parameter(s) EventPattern or ScheduleExpression must be specified.",
+            ));
+        }
+        if let Some(pattern) = &definition.event_pattern {
+            if pattern.chars().count() > MAX_EVENT_PATTERN_LEN {
+                return Err(ValidationError::constraint(
+                    "…",
+                    "eventPattern",
+                    "Member must have length less than or equal to 4096",
+                ));
+            }
+            sluice_pattern::check(pattern)
+                .map_err(|e| ValidationError::invalid_pattern(e.message()))?;
+        }
+        if let Some(schedule) = &definition.schedule_expression {
+            if schedule.chars().count() > MAX_SCHEDULE_EXPRESSION_LEN {
+                return Err(ValidationError::constraint(
+                    schedule,
+                    "scheduleExpression",
+                    "Member must have length less than or equal to 256",
+                ));
+            }
+            if bus != DEFAULT_BUS {
+                return Err(ValidationError::validation(
+                    "ScheduleExpression is supported only on the default event bus.",
+                ));
+            }
+        }
+        if let Some(description) = &definition.description
+            && description.chars().count() > MAX_DESCRIPTION_LEN
+        {
+            return Err(ValidationError::constraint(
+                description,
+                "description",
+                "Member must have length less than or equal to 512",
+            ));
+        }
+        let state = match definition.state.as_deref() {
+            None => RuleState::Enabled,
+            Some(text) => RuleState::parse(text)?,
+        };
+        if definition.targets.len() > MAX_TARGETS_PER_RULE {
+            return Err(ValidationError::limit_exceeded());
+        }
+        let mut targets: Vec<Target> = Vec::with_capacity(definition.targets.len());
+        for (index, target) in definition.targets.iter().enumerate() {
+            let target = Target::new(target, index + 1)?;
+            if targets.iter().any(|t| t.id == target.id) {
+                return Err(ValidationError::validation(format!(
+                    "Target id {} appears more than once in rule {}.",
+                    target.id, definition.name
+                )));
+            }
+            targets.push(target);
+        }
+        Ok(Rule {
+            arn: environment.rule_arn(&bus, &definition.name),
+            name: definition.name.clone(),
+            bus,
+            event_pattern: definition.event_pattern.clone(),
+            schedule_expression: definition.schedule_expression.clone(),
+            state,
+            description: definition.description.clone(),
+            targets,
+        })
+    }
+}
+
+impl Target {
+    /// Checks a target definition the way PutTargets does; `position` is its
+    /// 1-based place in the request, which AWS's messages name.
+    ///
+    /// ```
+    /// use sluice_router::model::{Target, TargetDefinition};
+    /// let definition = TargetDefinition {
+    ///     id: "!@#".into(),
+    ///     arn: "arn:aws:sqs:us-east-1:123456789012:q".into(),
+    ///     ..Default::default()
+    /// };
+    /// let err = Target::new(&definition, 1).unwrap_err();
+    /// assert!(err.message().contains("at 'targets.1.member.id'"));
+    /// ```
+    pub fn new(definition: &TargetDefinition, position: usize) -> Result<Target, ValidationError> {
+        let field = |name: &str| format!("targets.{position}.member.{name}");
+        check_name(&definition.id, &field("id"))?;
+        let arn = Arn::parse(&definition.arn)?;
+        let Some(kind) = arn.kind() else {
+            return Err(ValidationError::validation(format!(
+                "Target {} has ARN {}, which is not a target sluice delivers to (Lambda functions, Kinesis streams, Step Functions state machines, SQS queues and SNS topics).",
+                definition.id, definition.arn
+            )));
+        };
+        let transformer = match (&definition.input_template, &definition.input_paths_map) {
+            (Some(template), paths) => Some((paths.as_deref().unwrap_or(&[]), template.as_str())),
+            (None, Some(_)) => {
+                return Err(ValidationError::validation(format!(
+                    "InputTransformer for target {} has an InputPathsMap but no InputTemplate.",
+                    definition.id
+                )));
+            }
+            (None, None) => None,
+        };
+        let input = InputShape::compile(
+            &definition.id,
+            definition.input.as_deref(),
+            definition.input_path.as_deref(),
+            transformer,
+        )?;
+        let mut retry_policy = RetryPolicy::default();
+        if let Some(attempts) = definition.maximum_retry_attempts {
+            if !(0..=i64::from(MAX_RETRY_ATTEMPTS)).contains(&attempts) {
+                let constraint = if attempts < 0 {
+                    "Member must have value greater than or equal to 0"
+                } else {
+                    "Member must have value less than or equal to 185"
+                };
+                return Err(ValidationError::constraint(
+                    &attempts.to_string(),
+                    &field("retryPolicy.maximumRetryAttempts"),
+                    constraint,
+                ));
+            }
+            retry_policy.maximum_retry_attempts = attempts as u32;
+        }
+        if let Some(age) = definition.maximum_event_age_in_seconds {
+            let (low, high) = EVENT_AGE_RANGE_SECONDS;
+            if age < i64::from(low) || age > i64::from(high) {
+                let constraint = if age < i64::from(low) {
+                    "Member must have value greater than or equal to 60"
+                } else {
+                    "Member must have value less than or equal to 86400"
+                };
+                return Err(ValidationError::constraint(
+                    &age.to_string(),
+                    &field("retryPolicy.maximumEventAgeInSeconds"),
+                    constraint,
+                ));
+            }
+            retry_policy.maximum_event_age = Duration::from_secs(age as u64);
+        }
+        let dead_letter_queue = match &definition.dead_letter_arn {
+            None => None,
+            Some(text) => {
+                let dlq = Arn::parse(text)?;
+                if dlq.kind() != Some(TargetKind::SqsQueue) || dlq.is_fifo() {
+                    return Err(ValidationError::validation(format!(
+                        "DeadLetterConfig of target {}: {text} is not a standard SQS queue; EventBridge dead-letter queues must be standard (not FIFO) SQS queues.",
+                        definition.id
+                    )));
+                }
+                Some(dlq)
+            }
+        };
+        let partition_key_path = match &definition.partition_key_path {
+            None => None,
+            Some(path) => Some(JsonPath::parse(path).map_err(|e| {
+                ValidationError::validation(format!(
+                    "KinesisParameters.PartitionKeyPath for target {}: {e}.",
+                    definition.id
+                ))
+            })?),
+        };
+        if let Some(group) = &definition.message_group_id
+            && (group.is_empty() || group.chars().count() > MAX_MESSAGE_GROUP_ID_LEN)
+        {
+            return Err(ValidationError::constraint(
+                group,
+                &field("sqsParameters.messageGroupId"),
+                "Member must have length less than or equal to 100",
+            ));
+        }
+        if kind == TargetKind::SqsQueue && arn.is_fifo() && definition.message_group_id.is_none() {
+            return Err(ValidationError::validation(format!(
+                "Parameter(s) SqsParameters must be specified for target: {}.",
+                definition.id
+            )));
+        }
+        Ok(Target {
+            id: definition.id.clone(),
+            arn,
+            kind,
+            input,
+            retry_policy,
+            dead_letter_queue,
+            partition_key_path,
+            message_group_id: definition.message_group_id.clone(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(arn: &str) -> TargetDefinition {
+        TargetDefinition {
+            id: "t".into(),
+            arn: arn.into(),
+            ..Default::default()
+        }
+    }
+
+    fn rule(targets: Vec<TargetDefinition>) -> RuleDefinition {
+        RuleDefinition {
+            name: "r".into(),
+            event_pattern: Some(r#"{"source":["a"]}"#.into()),
+            targets,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_sixth_target_exceeds_the_limit() {
+        let targets = (0..6)
+            .map(|i| TargetDefinition {
+                id: format!("t{i}"),
+                ..target("arn:aws:sqs:us-east-1:123456789012:q")
+            })
+            .collect();
+        let err = Rule::new(&rule(targets), &Environment::default()).unwrap_err();
+        assert_eq!(err, ValidationError::limit_exceeded());
+    }
+
+    #[test]
+    fn retry_policy_ranges_are_checked() {
+        let mut t = target("arn:aws:sqs:us-east-1:123456789012:q");
+        t.maximum_retry_attempts = Some(186);
+        let err = Target::new(&t, 2).unwrap_err();
+        assert_eq!(
+            err.message(),
+            "1 validation error detected: Value '186' at 'targets.2.member.retryPolicy.maximumRetryAttempts' failed to satisfy constraint: Member must have value less than or equal to 185"
+        );
+        t.maximum_retry_attempts = Some(0);
+        t.maximum_event_age_in_seconds = Some(59);
+        assert!(Target::new(&t, 1).is_err());
+        t.maximum_event_age_in_seconds = Some(60);
+        let ok = Target::new(&t, 1).unwrap();
+        assert_eq!(ok.retry_policy.maximum_retry_attempts, 0);
+        assert_eq!(ok.retry_policy.maximum_event_age, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn bad_patterns_get_aws_text() {
+        let mut r = rule(vec![]);
+        r.event_pattern = Some(r#"{"source":"a"}"#.into());
+        let err = Rule::new(&r, &Environment::default()).unwrap_err();
+        assert_eq!(err.code(), "InvalidEventPatternException");
+        assert!(
+            err.message()
+                .starts_with("Event pattern is not valid. Reason: ")
+        );
+    }
+
+    #[test]
+    fn dead_letter_queues_must_be_standard_sqs() {
+        let mut t = target("arn:aws:lambda:us-east-1:123456789012:function:f");
+        t.dead_letter_arn = Some("arn:aws:sqs:us-east-1:123456789012:dlq.fifo".into());
+        assert!(Target::new(&t, 1).is_err());
+        t.dead_letter_arn = Some("arn:aws:sns:us-east-1:123456789012:topic".into());
+        assert!(Target::new(&t, 1).is_err());
+        t.dead_letter_arn = Some("arn:aws:sqs:us-east-1:123456789012:dlq".into());
+        assert!(Target::new(&t, 1).is_ok());
+    }
+
+    #[test]
+    fn fifo_queues_need_a_message_group() {
+        let t = target("arn:aws:sqs:us-east-1:123456789012:q.fifo");
+        assert_eq!(
+            Target::new(&t, 1).unwrap_err().message(),
+            "Parameter(s) SqsParameters must be specified for target: t."
+        );
+    }
+
+    #[test]
+    fn unsupported_targets_are_load_errors() {
+        let t = target("arn:aws:ecs:us-east-1:123456789012:cluster/c");
+        assert!(
+            Target::new(&t, 1)
+                .unwrap_err()
+                .message()
+                .contains("not a target sluice delivers to")
+        );
+    }
+
+    #[test]
+    fn buses_may_be_named_by_arn() {
+        let mut r = rule(vec![]);
+        r.event_bus_name = Some("arn:aws:events:us-east-1:123456789012:event-bus/ops".into());
+        let rule = Rule::new(&r, &Environment::default()).unwrap();
+        assert_eq!(rule.bus, "ops");
+        assert_eq!(rule.arn, "arn:aws:events:us-east-1:123456789012:rule/ops/r");
+    }
+}

@@ -1,0 +1,275 @@
+//! The service stack every delivery to a target goes through, outermost
+//! first:
+//!
+//! 1. **concurrency limit**: at most N deliveries in flight per target ARN
+//!    (a delivery holds its slot through its retries, so a failing target
+//!    cannot take more than N slots' worth of work);
+//! 2. **retry**: EventBridge's policy: exponential backoff with jitter,
+//!    stopping at `MaximumRetryAttempts` retries or when the next attempt
+//!    would start after `MaximumEventAgeInSeconds`; only throttling, server
+//!    errors and timeouts are retried;
+//! 3. **timeout**: each attempt gets a deadline; running past it counts as
+//!    a retryable timeout;
+//! 4. **adapter**: the [`Deliver`] implementation that calls the target.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, AtomicU32, Ordering::Relaxed};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::time::Instant;
+use tower::retry::backoff::{Backoff, ExponentialBackoff, ExponentialBackoffMaker, MakeBackoff};
+use tower::util::rng::HasherRng;
+use tower::{BoxError, Service, ServiceBuilder};
+
+use crate::dispatch::{BoxFuture, Deliver, Delivery, DeliveryError};
+use crate::metrics::TargetCounters;
+use crate::model::RetryPolicy;
+
+/// Why retrying stopped, as EventBridge names it in `EXHAUSTED_RETRY_CONDITION`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExhaustedRetryCondition {
+    /// `MaximumRetryAttempts` retries were made.
+    MaximumRetryAttempts,
+    /// The next attempt would have started after `MaximumEventAgeInSeconds`.
+    MaximumEventAgeInSeconds,
+}
+
+impl ExhaustedRetryCondition {
+    /// The attribute value.
+    ///
+    /// ```
+    /// use sluice_router::policy::ExhaustedRetryCondition;
+    /// assert_eq!(ExhaustedRetryCondition::MaximumRetryAttempts.as_str(), "MaximumRetryAttempts");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExhaustedRetryCondition::MaximumRetryAttempts => "MaximumRetryAttempts",
+            ExhaustedRetryCondition::MaximumEventAgeInSeconds => "MaximumEventAgeInSeconds",
+        }
+    }
+}
+
+/// Backoff and timeout settings shared by every target of a router.
+///
+/// ```
+/// use sluice_router::policy::StackSettings;
+/// let settings = StackSettings::default();
+/// assert_eq!(settings.concurrency_per_target, 64);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StackSettings {
+    /// Deliveries in flight per target ARN.
+    pub concurrency_per_target: usize,
+    /// Deadline of one attempt.
+    pub attempt_timeout: Duration,
+    /// First backoff before jitter; each retry doubles it.
+    pub backoff_min: Duration,
+    /// Largest backoff.
+    pub backoff_max: Duration,
+    /// Jitter: each wait is the base plus up to this fraction of it, drawn at random.
+    pub jitter: f64,
+}
+
+impl Default for StackSettings {
+    fn default() -> StackSettings {
+        StackSettings {
+            concurrency_per_target: 64,
+            attempt_timeout: Duration::from_secs(10),
+            backoff_min: Duration::from_secs(1),
+            backoff_max: Duration::from_secs(300),
+            jitter: 1.0,
+        }
+    }
+}
+
+/// What the attempts of one delivery share.
+#[derive(Debug)]
+pub(crate) struct AttemptState {
+    pub(crate) policy: RetryPolicy,
+    pub(crate) ingested_at: Instant,
+    pub(crate) attempts: AtomicU32,
+    exhausted: AtomicU8,
+    pub(crate) counters: Arc<TargetCounters>,
+}
+
+impl AttemptState {
+    pub(crate) fn new(
+        policy: RetryPolicy,
+        ingested_at: Instant,
+        counters: Arc<TargetCounters>,
+    ) -> AttemptState {
+        AttemptState {
+            policy,
+            ingested_at,
+            attempts: AtomicU32::new(0),
+            exhausted: AtomicU8::new(0),
+            counters,
+        }
+    }
+
+    pub(crate) fn exhausted(&self) -> Option<ExhaustedRetryCondition> {
+        match self.exhausted.load(Relaxed) {
+            1 => Some(ExhaustedRetryCondition::MaximumRetryAttempts),
+            2 => Some(ExhaustedRetryCondition::MaximumEventAgeInSeconds),
+            _ => None,
+        }
+    }
+
+    fn set_exhausted(&self, condition: ExhaustedRetryCondition) {
+        let code = match condition {
+            ExhaustedRetryCondition::MaximumRetryAttempts => 1,
+            ExhaustedRetryCondition::MaximumEventAgeInSeconds => 2,
+        };
+        self.exhausted.store(code, Relaxed);
+    }
+}
+
+/// One delivery going through the stack.
+#[derive(Debug, Clone)]
+pub(crate) struct Attempt {
+    pub(crate) delivery: Delivery,
+    pub(crate) state: Arc<AttemptState>,
+}
+
+/// The innermost service: one call to the target per attempt.
+#[derive(Clone)]
+pub(crate) struct Adapter {
+    target: Arc<dyn Deliver>,
+}
+
+impl Service<Attempt> for Adapter {
+    type Response = ();
+    type Error = DeliveryError;
+    type Future = BoxFuture<Result<(), DeliveryError>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), DeliveryError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, attempt: Attempt) -> Self::Future {
+        let state = &attempt.state;
+        let number = state.attempts.fetch_add(1, Relaxed) + 1;
+        state.counters.invocation_attempts.fetch_add(1, Relaxed);
+        if number == 1 {
+            state.counters.record_latency(state.ingested_at.elapsed());
+        } else {
+            state
+                .counters
+                .retry_invocation_attempts
+                .fetch_add(1, Relaxed);
+        }
+        self.target.deliver(attempt.delivery)
+    }
+}
+
+/// EventBridge's retry policy as a tower policy.
+#[derive(Clone)]
+pub(crate) struct EventBridgeRetry {
+    maker: ExponentialBackoffMaker,
+    backoff: Option<ExponentialBackoff>,
+}
+
+impl EventBridgeRetry {
+    fn new(settings: &StackSettings) -> EventBridgeRetry {
+        let max = settings.backoff_max.max(Duration::from_millis(1));
+        let maker = ExponentialBackoffMaker::new(
+            settings.backoff_min.min(max),
+            max,
+            settings.jitter.clamp(0.0, 100.0),
+            HasherRng::default(),
+        )
+        .unwrap_or_default();
+        EventBridgeRetry {
+            maker,
+            backoff: None,
+        }
+    }
+}
+
+impl tower::retry::Policy<Attempt, (), DeliveryError> for EventBridgeRetry {
+    type Future = tokio::time::Sleep;
+
+    fn retry(
+        &mut self,
+        attempt: &mut Attempt,
+        result: &mut Result<(), DeliveryError>,
+    ) -> Option<Self::Future> {
+        let Err(error) = result else {
+            return None;
+        };
+        if !error.is_retryable() {
+            return None;
+        }
+        let state = &attempt.state;
+        let retries_made = state.attempts.load(Relaxed).saturating_sub(1);
+        if retries_made >= state.policy.maximum_retry_attempts {
+            state.set_exhausted(ExhaustedRetryCondition::MaximumRetryAttempts);
+            return None;
+        }
+        let maker = &mut self.maker;
+        let sleep = self
+            .backoff
+            .get_or_insert_with(|| maker.make_backoff())
+            .next_backoff();
+        if sleep.deadline() > state.ingested_at + state.policy.maximum_event_age {
+            state.set_exhausted(ExhaustedRetryCondition::MaximumEventAgeInSeconds);
+            return None;
+        }
+        Some(sleep)
+    }
+
+    fn clone_request(&mut self, attempt: &Attempt) -> Option<Attempt> {
+        Some(attempt.clone())
+    }
+}
+
+fn into_delivery_error(error: BoxError) -> DeliveryError {
+    match error.downcast::<DeliveryError>() {
+        Ok(error) => *error,
+        Err(other) if other.is::<tower::timeout::error::Elapsed>() => {
+            DeliveryError::timeout("the attempt ran past its deadline")
+        }
+        Err(other) => DeliveryError::server("InternalFailure", other.to_string()),
+    }
+}
+
+/// Turns the timeout layer's boxed errors back into [`DeliveryError`]s, so
+/// the retry policy can classify them.
+#[derive(Clone)]
+pub(crate) struct Classify<S> {
+    inner: S,
+}
+
+impl<S> Service<Attempt> for Classify<S>
+where
+    S: Service<Attempt, Response = (), Error = BoxError>,
+    S::Future: Send + 'static,
+{
+    type Response = ();
+    type Error = DeliveryError;
+    type Future = BoxFuture<Result<(), DeliveryError>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), DeliveryError>> {
+        self.inner.poll_ready(cx).map_err(into_delivery_error)
+    }
+
+    fn call(&mut self, attempt: Attempt) -> Self::Future {
+        let future = self.inner.call(attempt);
+        Box::pin(async move { future.await.map_err(into_delivery_error) })
+    }
+}
+
+/// The stack of one target ARN.
+pub(crate) type TargetStack = tower::limit::ConcurrencyLimit<
+    tower::retry::Retry<EventBridgeRetry, Classify<tower::timeout::Timeout<Adapter>>>,
+>;
+
+pub(crate) fn target_stack(target: Arc<dyn Deliver>, settings: &StackSettings) -> TargetStack {
+    ServiceBuilder::new()
+        .concurrency_limit(settings.concurrency_per_target.max(1))
+        .retry(EventBridgeRetry::new(settings))
+        .layer_fn(|inner| Classify { inner })
+        .timeout(settings.attempt_timeout)
+        .service(Adapter { target })
+}

@@ -1,0 +1,246 @@
+//! The rules of every bus, compiled: one matcher per bus plus the rule each
+//! matcher id stands for. A table is immutable; changes make a new table
+//! that shares everything unchanged, so readers never wait for writers.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use sluice_pattern::{Cache, Config, EventError, MatchSet, Matcher, RuleId, ScanMode};
+
+use crate::model::{Rule, RuleState, ValidationError};
+
+/// Read-only CloudTrail management events, which only rules in state
+/// `ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS` receive.
+const READ_ONLY_MANAGEMENT_EVENT: &str = r#"{"detail-type": ["AWS API Call via CloudTrail"], "detail": {"readOnly": [true], "managementEvent": [true]}}"#;
+
+/// Every rule, by bus, with a compiled matcher per bus.
+///
+/// ```
+/// use sluice_router::{load, model::Environment, table::RuleTable};
+/// let rules = load::parse_rules("r.json", r#"[{"Name": "r", "EventPattern": {"source": ["a"]}}]"#,
+///     &Default::default(), &Environment::default()).unwrap();
+/// let table = RuleTable::new(rules).unwrap();
+/// let mut matched = Vec::new();
+/// let mut scratch = table.scratch();
+/// table.matching("default", br#"{"source": "a"}"#, &mut scratch, &mut matched).unwrap();
+/// assert_eq!(matched[0].name, "r");
+/// ```
+#[derive(Clone, Default)]
+pub struct RuleTable {
+    buses: HashMap<String, BusRules>,
+}
+
+#[derive(Clone)]
+struct BusRules {
+    matcher: Matcher,
+    /// The rule behind each matcher id (`None`: removed, or the probe).
+    by_id: Vec<Option<Arc<Rule>>>,
+    /// Rules by name, with their matcher id when they have a pattern and are not disabled.
+    by_name: HashMap<String, (Arc<Rule>, Option<RuleId>)>,
+    read_only_probe: RuleId,
+}
+
+/// Per-thread scratch space for [`RuleTable::matching`].
+#[derive(Debug, Default)]
+pub struct Scratch {
+    cache: Cache,
+    hits: MatchSet,
+}
+
+impl BusRules {
+    fn new() -> BusRules {
+        let matcher = Matcher::builder()
+            .configure(Config::new().scan_mode(ScanMode::Validating))
+            .build([READ_ONLY_MANAGEMENT_EVENT])
+            .expect("the built-in CloudTrail pattern is valid");
+        BusRules {
+            matcher,
+            by_id: vec![None],
+            by_name: HashMap::new(),
+            read_only_probe: RuleId::new(0),
+        }
+    }
+
+    fn insert(&mut self, rule: Arc<Rule>) -> Result<(), ValidationError> {
+        self.remove(&rule.name);
+        let id = match (&rule.event_pattern, rule.state) {
+            (
+                Some(pattern),
+                RuleState::Enabled | RuleState::EnabledWithAllCloudTrailManagementEvents,
+            ) => {
+                let (matcher, id) = self
+                    .matcher
+                    .with_rule(Some(&rule.name), pattern)
+                    .map_err(|e| ValidationError::invalid_pattern(e.pattern_error().message()))?;
+                self.matcher = matcher;
+                if self.by_id.len() <= id.index() {
+                    self.by_id.resize(id.index() + 1, None);
+                }
+                self.by_id[id.index()] = Some(rule.clone());
+                Some(id)
+            }
+            _ => None,
+        };
+        self.by_name.insert(rule.name.clone(), (rule, id));
+        Ok(())
+    }
+
+    fn remove(&mut self, name: &str) -> Option<Arc<Rule>> {
+        let (rule, id) = self.by_name.remove(name)?;
+        if let Some(id) = id {
+            self.matcher = self.matcher.without_rule(id);
+            self.by_id[id.index()] = None;
+        }
+        Some(rule)
+    }
+}
+
+impl RuleTable {
+    /// Compiles a table from checked rules. Rule names must be unique per bus.
+    pub fn new(rules: impl IntoIterator<Item = Rule>) -> Result<RuleTable, ValidationError> {
+        let mut table = RuleTable::default();
+        for rule in rules {
+            if table.rule(&rule.bus, &rule.name).is_some() {
+                return Err(ValidationError::validation(format!(
+                    "Rule {} appears twice on EventBus {}.",
+                    rule.name, rule.bus
+                )));
+            }
+            table.put(rule)?;
+        }
+        Ok(table)
+    }
+
+    /// Adds a rule, or replaces the rule of the same name on its bus (as
+    /// PutRule does).
+    pub fn put(&mut self, rule: Rule) -> Result<(), ValidationError> {
+        self.buses
+            .entry(rule.bus.clone())
+            .or_insert_with(BusRules::new)
+            .insert(Arc::new(rule))
+    }
+
+    /// Removes a rule; returns it if it existed.
+    pub fn remove(&mut self, bus: &str, name: &str) -> Option<Arc<Rule>> {
+        self.buses.get_mut(bus)?.remove(name)
+    }
+
+    /// A rule by bus and name.
+    pub fn rule(&self, bus: &str, name: &str) -> Option<&Arc<Rule>> {
+        self.buses.get(bus)?.by_name.get(name).map(|(rule, _)| rule)
+    }
+
+    /// Every rule, in no particular order.
+    pub fn rules(&self) -> impl Iterator<Item = &Arc<Rule>> {
+        self.buses
+            .values()
+            .flat_map(|bus| bus.by_name.values().map(|(rule, _)| rule))
+    }
+
+    /// Number of rules.
+    pub fn len(&self) -> usize {
+        self.buses.values().map(|b| b.by_name.len()).sum()
+    }
+
+    /// Whether there are no rules.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Scratch space for [`RuleTable::matching`]; keep one per thread.
+    pub fn scratch(&self) -> Scratch {
+        Scratch::default()
+    }
+
+    /// The enabled rules of `bus` that `event` matches, in `out` (cleared
+    /// first). Read-only CloudTrail management events reach only rules in
+    /// state `ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS`.
+    pub fn matching(
+        &self,
+        bus: &str,
+        event: &[u8],
+        scratch: &mut Scratch,
+        out: &mut Vec<Arc<Rule>>,
+    ) -> Result<(), EventError> {
+        out.clear();
+        let Some(rules) = self.buses.get(bus) else {
+            // An unknown bus has no rules, but the event must still be valid.
+            let probe = BusRules::new();
+            return probe
+                .matcher
+                .matches_with(&mut scratch.cache, event, &mut scratch.hits);
+        };
+        rules
+            .matcher
+            .matches_with(&mut scratch.cache, event, &mut scratch.hits)?;
+        let read_only = scratch.hits.contains(rules.read_only_probe);
+        for id in scratch.hits.iter() {
+            if let Some(Some(rule)) = rules.by_id.get(id.index())
+                && (!read_only || rule.state == RuleState::EnabledWithAllCloudTrailManagementEvents)
+            {
+                out.push(rule.clone());
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load;
+    use crate::model::Environment;
+
+    fn table(text: &str) -> RuleTable {
+        let rules = load::parse_rules("t.json", text, &Default::default(), &Environment::default())
+            .unwrap();
+        RuleTable::new(rules).unwrap()
+    }
+
+    fn names(table: &RuleTable, bus: &str, event: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        table
+            .matching(bus, event.as_bytes(), &mut table.scratch(), &mut out)
+            .unwrap();
+        let mut names: Vec<String> = out.iter().map(|r| r.name.clone()).collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn states_and_buses_decide_who_matches() {
+        let t = table(
+            r#"[{"Name": "on", "EventPattern": {"source": ["aws.ec2"]}},
+                {"Name": "off", "State": "DISABLED", "EventPattern": {"source": ["aws.ec2"]}},
+                {"Name": "all", "State": "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS", "EventPattern": {"source": ["aws.ec2"]}},
+                {"Name": "on", "EventBusName": "ops", "EventPattern": {"source": ["aws.ec2"]}}]"#,
+        );
+        assert_eq!(
+            names(&t, "default", r#"{"source": "aws.ec2"}"#),
+            ["all", "on"]
+        );
+        assert_eq!(names(&t, "ops", r#"{"source": "aws.ec2"}"#), ["on"]);
+        assert!(names(&t, "nope", r#"{"source": "aws.ec2"}"#).is_empty());
+        let read_only = r#"{"source": "aws.ec2", "detail-type": "AWS API Call via CloudTrail",
+                            "detail": {"readOnly": true, "managementEvent": true}}"#;
+        assert_eq!(names(&t, "default", read_only), ["all"]);
+        assert!(
+            t.matching("nope", b"{", &mut t.scratch(), &mut Vec::new())
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn put_replaces_and_remove_forgets() {
+        let mut t = table(r#"[{"Name": "r", "EventPattern": {"source": ["a"]}}]"#);
+        let replacement = table(r#"[{"Name": "r", "EventPattern": {"source": ["b"]}}]"#);
+        t.put((**replacement.rule("default", "r").unwrap()).clone())
+            .unwrap();
+        assert_eq!(t.len(), 1);
+        assert!(names(&t, "default", r#"{"source": "a"}"#).is_empty());
+        assert_eq!(names(&t, "default", r#"{"source": "b"}"#), ["r"]);
+        assert!(t.remove("default", "r").is_some());
+        assert!(names(&t, "default", r#"{"source": "b"}"#).is_empty());
+        assert!(t.is_empty());
+    }
+}

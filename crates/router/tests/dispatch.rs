@@ -1,0 +1,491 @@
+//! Delivery under injected faults, with in-process fake targets. Time is
+//! paused (tokio's test clock), so retries with real backoff run instantly.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sluice_router::arn::{Arn, TargetKind};
+use sluice_router::dispatch::{
+    BoxFuture, Connect, ConnectError, Deliver, Delivery, DeliveryError, FailureKind, Router,
+    RouterSettings,
+};
+use sluice_router::load::parse_rules;
+use sluice_router::metrics::TargetSnapshot;
+use sluice_router::model::Environment;
+use sluice_router::policy::StackSettings;
+use sluice_router::table::RuleTable;
+
+/// What a fake target does on its n-th call (1-based).
+type Script = Arc<dyn Fn(usize) -> Behaviour + Send + Sync>;
+
+#[derive(Clone)]
+enum Behaviour {
+    Accept,
+    Fail(DeliveryError),
+    Hang(Duration),
+}
+
+struct FakeTarget {
+    script: Script,
+    calls: AtomicUsize,
+    received: Mutex<Vec<Delivery>>,
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
+}
+
+/// The deliverer the router gets for a fake target.
+struct Handle(Arc<FakeTarget>);
+
+impl Deliver for Handle {
+    fn deliver(&self, delivery: Delivery) -> BoxFuture<Result<(), DeliveryError>> {
+        let this = self.0.clone();
+        let n = this.calls.fetch_add(1, SeqCst) + 1;
+        let behaviour = (this.script)(n);
+        let now = this.in_flight.fetch_add(1, SeqCst) + 1;
+        this.max_in_flight.fetch_max(now, SeqCst);
+        Box::pin(async move {
+            let result = match behaviour {
+                Behaviour::Accept => {
+                    this.received.lock().unwrap().push(delivery);
+                    Ok(())
+                }
+                Behaviour::Fail(e) => Err(e),
+                Behaviour::Hang(d) => {
+                    tokio::time::sleep(d).await;
+                    this.received.lock().unwrap().push(delivery);
+                    Ok(())
+                }
+            };
+            this.in_flight.fetch_sub(1, SeqCst);
+            result
+        })
+    }
+}
+
+/// Fake targets by ARN; the connector hands them out.
+#[derive(Default, Clone)]
+struct Fakes {
+    targets: Arc<Mutex<HashMap<String, Arc<FakeTarget>>>>,
+}
+
+impl Fakes {
+    fn add(&self, arn: &str, script: impl Fn(usize) -> Behaviour + Send + Sync + 'static) {
+        let target = Arc::new(FakeTarget {
+            script: Arc::new(script),
+            calls: AtomicUsize::new(0),
+            received: Mutex::new(Vec::new()),
+            in_flight: AtomicUsize::new(0),
+            max_in_flight: AtomicUsize::new(0),
+        });
+        self.targets.lock().unwrap().insert(arn.to_string(), target);
+    }
+
+    fn get(&self, arn: &str) -> Arc<FakeTarget> {
+        self.targets.lock().unwrap()[arn].clone()
+    }
+}
+
+impl Connect for Fakes {
+    fn connect(&self, arn: &Arn, _: TargetKind) -> Result<Arc<dyn Deliver>, ConnectError> {
+        match self.targets.lock().unwrap().get(arn.as_str()) {
+            Some(t) => Ok(Arc::new(Handle(t.clone()))),
+            None => Err(ConnectError {
+                arn: arn.to_string(),
+                message: "no such fake".into(),
+            }),
+        }
+    }
+}
+
+fn arn(name: &str) -> String {
+    format!("arn:aws:sqs:us-east-1:123456789012:{name}")
+}
+
+fn settings() -> RouterSettings {
+    RouterSettings {
+        stack: StackSettings {
+            concurrency_per_target: 8,
+            attempt_timeout: Duration::from_secs(5),
+            backoff_min: Duration::from_secs(1),
+            backoff_max: Duration::from_secs(60),
+            jitter: 1.0,
+        },
+        max_pending: 1000,
+    }
+}
+
+fn router(fakes: &Fakes, rules: &str) -> Router {
+    let rules = parse_rules(
+        "rules.json",
+        rules,
+        &Default::default(),
+        &Environment::default(),
+    )
+    .expect("test rules load");
+    Router::new(
+        RuleTable::new(rules).unwrap(),
+        Arc::new(fakes.clone()),
+        settings(),
+    )
+    .expect("fakes connect")
+}
+
+fn event(i: usize) -> String {
+    format!(r#"{{"id": "e{i}", "source": "test", "detail-type": "t", "detail": {{"n": {i}}}}}"#)
+}
+
+fn attributes(d: &Delivery) -> HashMap<&str, &str> {
+    d.attributes
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect()
+}
+
+const RULE_ARN: &str = "arn:aws:events:us-east-1:123456789012:rule/all";
+
+#[tokio::test(start_paused = true)]
+async fn every_delivery_is_delivered_dead_lettered_or_recorded() {
+    let fakes = Fakes::default();
+    fakes.add(&arn("ok"), |_| Behaviour::Accept);
+    // Two throttles per event (calls alternate between events, so throttle
+    // every call whose number is not a multiple of three).
+    fakes.add(&arn("flaky"), |n| {
+        if n % 3 == 0 {
+            Behaviour::Accept
+        } else {
+            Behaviour::Fail(DeliveryError::throttled("Rate exceeded"))
+        }
+    });
+    fakes.add(&arn("broken"), |_| {
+        Behaviour::Fail(DeliveryError::server("InternalFailure", "boom"))
+    });
+    fakes.add(&arn("slow"), |_| Behaviour::Hang(Duration::from_secs(3600)));
+    fakes.add(&arn("denied"), |_| {
+        Behaviour::Fail(DeliveryError::new(
+            FailureKind::NoPermissions,
+            "AccessDenied",
+            "not allowed",
+        ))
+    });
+    fakes.add(&arn("dlq"), |_| Behaviour::Accept);
+    fakes.add(&arn("bad-dlq"), |_| {
+        Behaviour::Fail(DeliveryError::server("InternalFailure", "dlq down"))
+    });
+    let rules = format!(
+        r#"[{{"Name": "all", "EventPattern": {{"source": ["test"]}}, "Targets": [
+            {{"Id": "ok", "Arn": "{ok}"}},
+            {{"Id": "flaky", "Arn": "{flaky}"}},
+            {{"Id": "broken", "Arn": "{broken}", "RetryPolicy": {{"MaximumRetryAttempts": 3}},
+              "DeadLetterConfig": {{"Arn": "{dlq}"}}}},
+            {{"Id": "slow", "Arn": "{slow}", "RetryPolicy": {{"MaximumRetryAttempts": 2}}}},
+            {{"Id": "denied", "Arn": "{denied}", "DeadLetterConfig": {{"Arn": "{dlq}"}}}}]}},
+           {{"Name": "second", "EventPattern": {{"source": ["test"]}}, "Targets": [
+            {{"Id": "broken-bad-dlq", "Arn": "{broken}", "RetryPolicy": {{"MaximumRetryAttempts": 0}},
+              "DeadLetterConfig": {{"Arn": "{bad_dlq}"}}}},
+            {{"Id": "quoted-object", "Arn": "{ok}", "InputTransformer": {{
+              "InputPathsMap": {{"d": "$.detail"}}, "InputTemplate": "{{\"x\": \"<d>\"}}"}},
+              "DeadLetterConfig": {{"Arn": "{dlq}"}}}}]}}]"#,
+        ok = arn("ok"),
+        flaky = arn("flaky"),
+        broken = arn("broken"),
+        slow = arn("slow"),
+        denied = arn("denied"),
+        dlq = arn("dlq"),
+        bad_dlq = arn("bad-dlq"),
+    );
+    let router = router(&fakes, &rules);
+    let events = 20;
+    for i in 0..events {
+        let routed = router.route("default", event(i).as_bytes()).await.unwrap();
+        assert_eq!((routed.rules, routed.deliveries), (2, 7));
+    }
+    assert!(router.route("default", b"{\"source\": ").await.is_err());
+    router.drain().await;
+
+    let metrics = router.metrics().snapshot();
+    let all = &metrics[RULE_ARN];
+    let second = &metrics["arn:aws:events:us-east-1:123456789012:rule/second"];
+    assert_eq!(all.matched_events, events as u64);
+    let target = |rule: &str, id: &str| -> TargetSnapshot { metrics[rule].targets[id] };
+    let mut created = 0;
+    for snapshot in all.targets.values().chain(second.targets.values()) {
+        assert!(snapshot.is_balanced(), "{snapshot:?}");
+        assert_eq!(snapshot.invocations_created, events as u64);
+        created += snapshot.invocations_created;
+    }
+    assert_eq!(created, 7 * events as u64);
+    assert_eq!(router.metrics().invalid_events.load(SeqCst), 1);
+
+    let ok = target(RULE_ARN, "ok");
+    assert_eq!((ok.delivered, ok.invocation_attempts), (20, 20));
+    let flaky = target(RULE_ARN, "flaky");
+    assert_eq!(flaky.delivered, 20);
+    assert_eq!(flaky.retry_invocation_attempts, 40);
+    let broken = target(RULE_ARN, "broken");
+    assert_eq!(broken.invocations_sent_to_dlq, 20);
+    assert_eq!(broken.invocation_attempts, 20 * 4);
+    let slow = target(RULE_ARN, "slow");
+    assert_eq!((slow.recorded_failures, slow.invocation_attempts), (20, 60));
+    let denied = target(RULE_ARN, "denied");
+    assert_eq!(
+        (denied.invocations_sent_to_dlq, denied.invocation_attempts),
+        (20, 20)
+    );
+    let bad = target(
+        "arn:aws:events:us-east-1:123456789012:rule/second",
+        "broken-bad-dlq",
+    );
+    assert_eq!(bad.invocations_failed_to_be_sent_to_dlq, 20);
+    assert_eq!(bad.recorded_failures, 20);
+    let quoted = target(
+        "arn:aws:events:us-east-1:123456789012:rule/second",
+        "quoted-object",
+    );
+    assert_eq!(quoted.dead_letter_invocations, 20);
+    assert_eq!(quoted.invocation_attempts, 0);
+    assert_eq!(quoted.invocations_sent_to_dlq, 20);
+
+    // The dead-letter queue got EventBridge's attributes, with the event as body.
+    let dlq = fakes.get(&arn("dlq"));
+    let received = dlq.received.lock().unwrap();
+    assert_eq!(received.len(), 60);
+    let from_broken = received
+        .iter()
+        .find(|d| attributes(d)["TARGET_ARN"] == arn("broken"))
+        .unwrap();
+    let attrs = attributes(from_broken);
+    assert_eq!(attrs["RULE_ARN"], RULE_ARN);
+    assert_eq!(attrs["ERROR_CODE"], "InternalFailure");
+    assert_eq!(attrs["ERROR_MESSAGE"], "boom");
+    assert_eq!(attrs["RETRY_ATTEMPTS"], "3");
+    assert_eq!(attrs["EXHAUSTED_RETRY_CONDITION"], "MaximumRetryAttempts");
+    assert!(from_broken.payload.starts_with(r#"{"id": "e"#));
+    let from_denied = received
+        .iter()
+        .find(|d| attributes(d)["TARGET_ARN"] == arn("denied"))
+        .unwrap();
+    let attrs = attributes(from_denied);
+    assert_eq!(attrs["ERROR_CODE"], "NO_PERMISSIONS");
+    assert_eq!(attrs["RETRY_ATTEMPTS"], "0");
+    assert!(!attrs.contains_key("EXHAUSTED_RETRY_CONDITION"));
+    drop(received);
+
+    // Recorded failures keep the event and both errors.
+    let failures = router.take_failures();
+    assert_eq!(failures.len(), 40);
+    let timeout = failures.iter().find(|f| f.target_id == "slow").unwrap();
+    assert_eq!(timeout.error_code, "TIMEOUT");
+    assert_eq!(timeout.retry_attempts, 2);
+    assert_eq!(
+        timeout.exhausted_retry_condition,
+        Some("MaximumRetryAttempts")
+    );
+    let bad_dlq = failures
+        .iter()
+        .find(|f| f.target_id == "broken-bad-dlq")
+        .unwrap();
+    assert!(
+        bad_dlq
+            .dead_letter_error
+            .as_deref()
+            .unwrap()
+            .contains("dlq down")
+    );
+    assert!(router.take_failures().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn retries_stop_at_the_maximum_event_age() {
+    let fakes = Fakes::default();
+    fakes.add(&arn("down"), |_| {
+        Behaviour::Fail(DeliveryError::server("ServiceUnavailable", "503"))
+    });
+    fakes.add(&arn("dlq"), |_| Behaviour::Accept);
+    let rules = format!(
+        r#"[{{"Name": "all", "EventPattern": {{"source": ["test"]}}, "Targets": [
+            {{"Id": "down", "Arn": "{}", "RetryPolicy": {{"MaximumEventAgeInSeconds": 60}},
+              "DeadLetterConfig": {{"Arn": "{}"}}}}]}}]"#,
+        arn("down"),
+        arn("dlq")
+    );
+    let router = router(&fakes, &rules);
+    let started = tokio::time::Instant::now();
+    router.route("default", event(1).as_bytes()).await.unwrap();
+    router.drain().await;
+    // Backoff 1 s doubling (up to twice that with jitter): the attempts fit
+    // in 60 s, far fewer than 185 retries.
+    assert!(started.elapsed() <= Duration::from_secs(60));
+    let dlq = fakes.get(&arn("dlq"));
+    let received = dlq.received.lock().unwrap();
+    let attrs = attributes(&received[0]);
+    assert_eq!(
+        attrs["EXHAUSTED_RETRY_CONDITION"],
+        "MaximumEventAgeInSeconds"
+    );
+    let retries: u32 = attrs["RETRY_ATTEMPTS"].parse().unwrap();
+    assert!((3..=6).contains(&retries), "{retries} retries");
+    assert_eq!(
+        fakes.get(&arn("down")).calls.load(SeqCst),
+        retries as usize + 1
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_slow_target_does_not_hold_up_the_others() {
+    let fakes = Fakes::default();
+    fakes.add(&arn("stuck"), |_| Behaviour::Hang(Duration::from_secs(4)));
+    fakes.add(&arn("fast"), |_| Behaviour::Accept);
+    let rules = format!(
+        r#"[{{"Name": "all", "EventPattern": {{"source": ["test"]}}, "Targets": [
+            {{"Id": "stuck", "Arn": "{}"}}, {{"Id": "fast", "Arn": "{}"}}]}}]"#,
+        arn("stuck"),
+        arn("fast")
+    );
+    let router = router(&fakes, &rules);
+    for i in 0..30 {
+        router.route("default", event(i).as_bytes()).await.unwrap();
+    }
+    let fast = fakes.get(&arn("fast"));
+    let stuck = fakes.get(&arn("stuck"));
+    // Let the runtime work without moving the clock.
+    for _ in 0..1000 {
+        if fast.received.lock().unwrap().len() == 30 {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(fast.received.lock().unwrap().len(), 30);
+    assert!(stuck.received.lock().unwrap().is_empty());
+    // The stuck target never has more than its concurrency limit in flight.
+    assert_eq!(stuck.max_in_flight.load(SeqCst), 8);
+    router.drain().await;
+    assert_eq!(stuck.received.lock().unwrap().len(), 30);
+    assert_eq!(stuck.max_in_flight.load(SeqCst), 8);
+}
+
+#[tokio::test(start_paused = true)]
+async fn rules_change_while_events_flow() {
+    let fakes = Fakes::default();
+    fakes.add(&arn("q"), |_| Behaviour::Accept);
+    let rules = format!(
+        r#"[{{"Name": "a", "EventPattern": {{"source": ["test"]}}, "Targets": [{{"Id": "q", "Arn": "{}"}}]}}]"#,
+        arn("q")
+    );
+    let router = router(&fakes, &rules);
+    assert_eq!(
+        router
+            .route("default", event(0).as_bytes())
+            .await
+            .unwrap()
+            .rules,
+        1
+    );
+    let extra = parse_rules(
+        "more.json",
+        &format!(
+            r#"[{{"Name": "b", "EventPattern": {{"detail": {{"n": [{{"numeric": [">", 5]}}]}}}},
+                 "Targets": [{{"Id": "q", "Arn": "{}", "InputPath": "$.detail.n"}}]}}]"#,
+            arn("q")
+        ),
+        &Default::default(),
+        &Environment::default(),
+    )
+    .unwrap();
+    router.put_rule(extra.into_iter().next().unwrap()).unwrap();
+    assert_eq!(
+        router
+            .route("default", event(1).as_bytes())
+            .await
+            .unwrap()
+            .rules,
+        1
+    );
+    assert_eq!(
+        router
+            .route("default", event(9).as_bytes())
+            .await
+            .unwrap()
+            .rules,
+        2
+    );
+    assert!(router.remove_rule("default", "a").is_some());
+    assert_eq!(
+        router
+            .route("default", event(9).as_bytes())
+            .await
+            .unwrap()
+            .rules,
+        1
+    );
+    assert_eq!(
+        router
+            .route("default", event(0).as_bytes())
+            .await
+            .unwrap()
+            .rules,
+        0
+    );
+    router.drain().await;
+    let payloads: Vec<String> = fakes
+        .get(&arn("q"))
+        .received
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|d| d.payload.to_string())
+        .collect();
+    assert_eq!(payloads.len(), 5);
+    assert_eq!(payloads.iter().filter(|p| *p == "9").count(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn fifo_and_stream_parameters_reach_the_target() {
+    let fakes = Fakes::default();
+    let fifo = "arn:aws:sqs:us-east-1:123456789012:orders.fifo";
+    let stream = "arn:aws:kinesis:us-east-1:123456789012:stream/s";
+    fakes.add(fifo, |_| Behaviour::Accept);
+    fakes.add(stream, |_| Behaviour::Accept);
+    let rules = format!(
+        r#"[{{"Name": "all", "EventPattern": {{"source": ["test"]}}, "Targets": [
+            {{"Id": "fifo", "Arn": "{fifo}", "SqsParameters": {{"MessageGroupId": "g1"}}}},
+            {{"Id": "by-id", "Arn": "{stream}"}},
+            {{"Id": "by-path", "Arn": "{stream}", "KinesisParameters": {{"PartitionKeyPath": "$.detail.n"}}}}]}}]"#
+    );
+    let router = router(&fakes, &rules);
+    router.route("default", event(7).as_bytes()).await.unwrap();
+    router.drain().await;
+    let fifo_got = fakes.get(fifo).received.lock().unwrap().clone();
+    assert_eq!(fifo_got[0].message_group_id.as_deref(), Some("g1"));
+    assert_eq!(&*fifo_got[0].event_id, "e7");
+    let mut keys: Vec<String> = fakes
+        .get(stream)
+        .received
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|d| d.partition_key.clone().unwrap())
+        .collect();
+    keys.sort();
+    assert_eq!(keys, ["7", "e7"]);
+}
+
+#[test]
+fn unknown_targets_fail_when_the_router_is_built() {
+    let fakes = Fakes::default();
+    let rules = parse_rules(
+        "rules.json",
+        &format!(
+            r#"[{{"Name": "r", "EventPattern": {{"source": ["x"]}}, "Targets": [{{"Id": "q", "Arn": "{}"}}]}}]"#,
+            arn("missing")
+        ),
+        &Default::default(),
+        &Environment::default(),
+    )
+    .unwrap();
+    let err = Router::new(RuleTable::new(rules).unwrap(), Arc::new(fakes), settings())
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("missing"));
+}
