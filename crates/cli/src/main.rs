@@ -7,6 +7,7 @@
 mod bench;
 mod input;
 mod matching;
+mod routing;
 mod rules;
 
 use std::process::ExitCode;
@@ -62,6 +63,32 @@ enum Command {
         /// Trust the input: skip validation of unneeded parts of events.
         #[arg(long)]
         early_exit: bool,
+    },
+    /// Deliver events to the targets of the rules they match.
+    Route {
+        /// Rules with targets: a list of PutRule requests with "Targets",
+        /// {"Rules": [...], "Targets": [PutTargets requests]}, or a
+        /// CloudFormation/SAM template (JSON or YAML).
+        #[arg(long)]
+        rules: String,
+        /// Event files (JSON Lines; .gz, .zst, or - for stdin).
+        #[arg(required = true)]
+        events: Vec<String>,
+        /// The bus the events arrive on.
+        #[arg(long, default_value = "default")]
+        event_bus: String,
+        /// Values for Ref, Fn::GetAtt and ${...} in templates (JSON or YAML).
+        #[arg(long)]
+        parameters: Option<String>,
+        /// Region in rule ARNs (default: AWS_REGION, else us-east-1).
+        #[arg(long)]
+        region: Option<String>,
+        /// Account id in rule ARNs.
+        #[arg(long, default_value = "123456789012")]
+        account: String,
+        /// Print each delivery (target ARN and exact payload) instead of making it.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Measure single-thread matching throughput on your own rules and events.
     Bench {
@@ -130,6 +157,23 @@ fn run(command: Command) -> Result<ExitCode> {
             println!("{explanation}");
             Ok(ExitCode::from(if explanation.matched() { 0 } else { 1 }))
         }
+        Command::Route {
+            rules,
+            events,
+            event_bus,
+            parameters,
+            region,
+            account,
+            dry_run,
+        } => routing::run(&routing::RouteOptions {
+            rules,
+            events,
+            event_bus,
+            parameters,
+            region,
+            account,
+            dry_run,
+        }),
         Command::Match {
             rules,
             events,

@@ -335,3 +335,75 @@ fn citylots2_counts_match_event_ruler() {
     assert_eq!(seen, 70, "every distinct rule is counted");
     let _ = Path::new(&dir);
 }
+
+#[test]
+fn route_dry_run_prints_each_target_and_its_exact_payload() {
+    let out = sluice(&[
+        "route",
+        "--dry-run",
+        "--rules",
+        &examples("routes.json"),
+        &examples("events.jsonl"),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let lines: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 14);
+    let deliveries: Vec<&serde_json::Value> = lines
+        .iter()
+        .flat_map(|l| l["deliveries"].as_array().unwrap())
+        .collect();
+    let by_rule = |rule: &str| -> Vec<&serde_json::Value> {
+        deliveries
+            .iter()
+            .copied()
+            .filter(|d| d["rule"] == rule)
+            .collect()
+    };
+    // Two FAILED images (one of them a replayed copy) go to SNS as a string template.
+    let failed = by_rule("image-failed-to-sns");
+    assert_eq!(failed.len(), 2);
+    assert_eq!(failed[0]["arn"], "arn:aws:sns:us-east-1:123456789012:image-alerts");
+    assert_eq!(
+        failed[0]["payload"],
+        "\"Image arn:aws:imagebuilder:us-east-2:210987654321:image/ml-gpu/1.4.2/3 failed in us-east-2: Test workflow step 'validate-cuda-driver' failed: exit code 1\""
+    );
+    let available = by_rule("image-available-to-lambda");
+    assert_eq!(available.len(), 1);
+    assert_eq!(
+        available[0]["payload"],
+        r#"{"image":"arn:aws:imagebuilder:eu-central-1:210987654321:image/web-base/3.1.0/12","available_at":"2026-09-14T06:38:12Z","rule":"image-available-to-lambda"}"#
+    );
+    // Only the CVE event with critical findings is queued, as its detail.
+    let cves = by_rule("critical-cves-to-sqs");
+    assert_eq!(cves.len(), 1);
+    assert_eq!(
+        cves[0]["payload"],
+        r#"{"resource-id":"i-0a1b2c3d4e5f60718","finding-severity-counts":{"all":7,"critical":2,"high":3,"medium":2}}"#
+    );
+    assert!(stderr(&out).contains("14 events (0 invalid), 4 deliveries planned"));
+}
+
+#[test]
+fn route_reports_bad_rules_files_by_rule_and_field() {
+    let dir = temp_dir("route-bad-rules");
+    let rules = dir.join("rules.json");
+    std::fs::write(
+        &rules,
+        r#"[{"Name": "r", "EventPattern": {"source": ["a"]}, "Targets": [{"Id": "t", "Arn": "arn:aws:ecs:us-east-1:123456789012:cluster/c"}]}]"#,
+    )
+    .unwrap();
+    let out = sluice(&[
+        "route",
+        "--dry-run",
+        "--rules",
+        rules.to_str().unwrap(),
+        &examples("events.jsonl"),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("rules.json: rule r: "), "{err}");
+    assert!(err.contains("not a target sluice delivers to"), "{err}");
+}
