@@ -365,7 +365,10 @@ fn route_dry_run_prints_each_target_and_its_exact_payload() {
     // Two FAILED images (one of them a replayed copy) go to SNS as a string template.
     let failed = by_rule("image-failed-to-sns");
     assert_eq!(failed.len(), 2);
-    assert_eq!(failed[0]["arn"], "arn:aws:sns:us-east-1:123456789012:image-alerts");
+    assert_eq!(
+        failed[0]["arn"],
+        "arn:aws:sns:us-east-1:123456789012:image-alerts"
+    );
     assert_eq!(
         failed[0]["payload"],
         "\"Image arn:aws:imagebuilder:us-east-2:210987654321:image/ml-gpu/1.4.2/3 failed in us-east-2: Test workflow step 'validate-cuda-driver' failed: exit code 1\""

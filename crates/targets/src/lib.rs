@@ -1,0 +1,160 @@
+//! # sluice-targets
+//!
+//! Delivery to AWS for `sluice-router`: Lambda (asynchronous Invoke),
+//! Kinesis (PutRecords), Step Functions (StartExecution), SQS
+//! (SendMessageBatch, FIFO queues, dead-letter queues) and SNS
+//! (PublishBatch, FIFO topics), over the official AWS SDK crates.
+//!
+//! Each target is a cargo feature (`lambda`, `kinesis`, `sfn`, `sqs`,
+//! `sns`; all on by default). Clients come from the standard AWS
+//! configuration chain: region, credentials, and `AWS_ENDPOINT_URL` (or a
+//! per-service `AWS_ENDPOINT_URL_SQS` and so on) for a local endpoint.
+//! Batch calls gather concurrent deliveries; when a batch partly fails, only
+//! its failed entries are retried.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use sluice_router::{dispatch::{Router, RouterSettings}, load, model::Environment, table::RuleTable};
+//! use sluice_targets::AwsConnector;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let rules = load::load_rules("routes.json".as_ref(), &Default::default(), &Environment::default())?;
+//! let connector = AwsConnector::from_env().await;
+//! let router = Router::new(RuleTable::new(rules)?, Arc::new(connector), RouterSettings::default())?;
+//! router.route("default", br#"{"id": "1", "source": "aws.imagebuilder"}"#).await?;
+//! router.drain().await;
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod batch;
+pub mod error;
+#[cfg(feature = "kinesis")]
+pub mod kinesis;
+#[cfg(feature = "lambda")]
+pub mod lambda;
+#[cfg(feature = "sfn")]
+pub mod sfn;
+#[cfg(feature = "sns")]
+pub mod sns;
+#[cfg(feature = "sqs")]
+pub mod sqs;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use aws_config::{BehaviorVersion, SdkConfig};
+use sluice_router::arn::{Arn, TargetKind};
+use sluice_router::dispatch::{Connect, ConnectError, Deliver};
+
+/// Connects target ARNs to AWS through the SDK; one client per service and
+/// region, shared by every target there.
+///
+/// ```no_run
+/// # async fn run() {
+/// let connector = sluice_targets::AwsConnector::from_env().await;
+/// # }
+/// ```
+pub struct AwsConnector {
+    config: SdkConfig,
+    clients: Mutex<HashMap<(TargetKind, String), Client>>,
+}
+
+#[derive(Clone)]
+enum Client {
+    #[cfg(feature = "lambda")]
+    Lambda(aws_sdk_lambda::Client),
+    #[cfg(feature = "kinesis")]
+    Kinesis(aws_sdk_kinesis::Client),
+    #[cfg(feature = "sfn")]
+    Sfn(aws_sdk_sfn::Client),
+    #[cfg(feature = "sqs")]
+    Sqs(aws_sdk_sqs::Client),
+    #[cfg(feature = "sns")]
+    Sns(aws_sdk_sns::Client),
+}
+
+impl AwsConnector {
+    /// Uses the standard configuration chain (environment, profile,
+    /// instance metadata).
+    pub async fn from_env() -> AwsConnector {
+        AwsConnector::new(aws_config::defaults(BehaviorVersion::latest()).load().await)
+    }
+
+    /// Uses the given SDK configuration.
+    pub fn new(config: SdkConfig) -> AwsConnector {
+        AwsConnector {
+            config,
+            clients: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The client for `kind` in `region` (the configured region when empty).
+    // With some target features off, some arms and the macro go unused.
+    #[allow(unused_macros, unused_mut, unreachable_code, unused_variables)]
+    fn client(&self, kind: TargetKind, region: &str) -> Result<Client, String> {
+        let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(client) = clients.get(&(kind, region.to_string())) {
+            return Ok(client.clone());
+        }
+        let region_override =
+            (!region.is_empty()).then(|| aws_config::Region::new(region.to_string()));
+        macro_rules! build {
+            ($krate:ident, $variant:ident) => {{
+                let mut builder = $krate::config::Builder::from(&self.config);
+                if let Some(region) = region_override.clone() {
+                    builder = builder.region(region);
+                }
+                Client::$variant($krate::Client::from_conf(builder.build()))
+            }};
+        }
+        let client: Client = match kind {
+            #[cfg(feature = "lambda")]
+            TargetKind::LambdaFunction => build!(aws_sdk_lambda, Lambda),
+            #[cfg(feature = "kinesis")]
+            TargetKind::KinesisStream => build!(aws_sdk_kinesis, Kinesis),
+            #[cfg(feature = "sfn")]
+            TargetKind::StepFunctionsStateMachine => build!(aws_sdk_sfn, Sfn),
+            #[cfg(feature = "sqs")]
+            TargetKind::SqsQueue => build!(aws_sdk_sqs, Sqs),
+            #[cfg(feature = "sns")]
+            TargetKind::SnsTopic => build!(aws_sdk_sns, Sns),
+            #[allow(unreachable_patterns)]
+            other => {
+                return Err(format!(
+                    "this build has no {} support (cargo feature of sluice-targets not enabled)",
+                    other.label()
+                ));
+            }
+        };
+        clients.insert((kind, region.to_string()), client.clone());
+        Ok(client)
+    }
+}
+
+impl Connect for AwsConnector {
+    // Without any target feature, `Client` has no variants.
+    #[allow(unreachable_code)]
+    fn connect(&self, arn: &Arn, kind: TargetKind) -> Result<Arc<dyn Deliver>, ConnectError> {
+        let client = self
+            .client(kind, arn.region())
+            .map_err(|message| ConnectError {
+                arn: arn.to_string(),
+                message,
+            })?;
+        let deliverer: Arc<dyn Deliver> = match client {
+            #[cfg(feature = "lambda")]
+            Client::Lambda(c) => Arc::new(lambda::LambdaFunction::new(c, arn)),
+            #[cfg(feature = "kinesis")]
+            Client::Kinesis(c) => Arc::new(kinesis::KinesisStream::new(c, arn)),
+            #[cfg(feature = "sfn")]
+            Client::Sfn(c) => Arc::new(sfn::StateMachine::new(c, arn)),
+            #[cfg(feature = "sqs")]
+            Client::Sqs(c) => Arc::new(sqs::SqsQueue::new(c, arn)),
+            #[cfg(feature = "sns")]
+            Client::Sns(c) => Arc::new(sns::SnsTopic::new(c, arn)),
+        };
+        Ok(deliverer)
+    }
+}

@@ -1,0 +1,140 @@
+//! SNS topics: PublishBatch, FIFO topics with a message group and the event
+//! id as deduplication id.
+
+use std::sync::Arc;
+
+use aws_sdk_sns::Client;
+use aws_sdk_sns::types::{MessageAttributeValue, PublishBatchRequestEntry};
+use sluice_router::arn::Arn;
+use sluice_router::dispatch::{BoxFuture, Deliver, Delivery, DeliveryError, FailureKind};
+
+use crate::batch::{Batcher, SendBatch};
+use crate::error::{classify_code, from_sdk, too_large};
+
+/// Entries in one PublishBatch call.
+pub const MAX_BATCH_ENTRIES: usize = 10;
+/// Largest message, and largest PublishBatch request.
+pub const MAX_MESSAGE_BYTES: usize = 262_144;
+
+/// Delivers to one SNS topic.
+pub(crate) struct SnsTopic {
+    batcher: Batcher,
+}
+
+struct Topic {
+    client: Client,
+    arn: String,
+    fifo: bool,
+}
+
+impl Topic {
+    fn entry(
+        &self,
+        index: usize,
+        delivery: &Delivery,
+    ) -> Result<PublishBatchRequestEntry, DeliveryError> {
+        if delivery.payload.len() > MAX_MESSAGE_BYTES {
+            return Err(too_large(
+                "the SNS message",
+                delivery.payload.len(),
+                MAX_MESSAGE_BYTES,
+            ));
+        }
+        let mut entry = PublishBatchRequestEntry::builder()
+            .id(index.to_string())
+            .message(delivery.payload.as_ref());
+        for (name, value) in &delivery.attributes {
+            let attribute = MessageAttributeValue::builder()
+                .data_type("String")
+                .string_value(value)
+                .build()
+                .map_err(|e| DeliveryError::client("InvalidAttribute", e.to_string()))?;
+            entry = entry.message_attributes(name, attribute);
+        }
+        if self.fifo {
+            let group = delivery
+                .message_group_id
+                .clone()
+                .unwrap_or_else(|| delivery.event_id.to_string());
+            entry = entry
+                .message_group_id(group)
+                .message_deduplication_id(delivery.event_id.as_ref());
+        }
+        entry
+            .build()
+            .map_err(|e| DeliveryError::client("InvalidParameterValue", e.to_string()))
+    }
+
+    async fn send(&self, deliveries: Vec<Delivery>) -> Vec<Result<(), DeliveryError>> {
+        let mut results: Vec<Result<(), DeliveryError>> = vec![Ok(()); deliveries.len()];
+        let mut entries = Vec::with_capacity(deliveries.len());
+        for (i, delivery) in deliveries.iter().enumerate() {
+            match self.entry(i, delivery) {
+                Ok(entry) => entries.push(entry),
+                Err(e) => results[i] = Err(e),
+            }
+        }
+        if entries.is_empty() {
+            return results;
+        }
+        let sent = self
+            .client
+            .publish_batch()
+            .topic_arn(&self.arn)
+            .set_publish_batch_request_entries(Some(entries))
+            .send()
+            .await;
+        match sent {
+            Err(e) => {
+                let error = from_sdk(e);
+                for result in results.iter_mut().filter(|r| r.is_ok()) {
+                    *result = Err(error.clone());
+                }
+            }
+            Ok(output) => {
+                for failed in output.failed() {
+                    let Ok(index) = failed.id().parse::<usize>() else {
+                        continue;
+                    };
+                    let kind = match classify_code(Some(failed.code()), 400) {
+                        FailureKind::ClientError if !failed.sender_fault() => {
+                            FailureKind::ServerError
+                        }
+                        kind => kind,
+                    };
+                    if let Some(slot) = results.get_mut(index) {
+                        *slot = Err(DeliveryError::new(
+                            kind,
+                            failed.code(),
+                            failed.message().unwrap_or_default(),
+                        ));
+                    }
+                }
+            }
+        }
+        results
+    }
+}
+
+impl SnsTopic {
+    pub(crate) fn new(client: Client, arn: &Arn) -> SnsTopic {
+        let topic = Arc::new(Topic {
+            client,
+            arn: arn.to_string(),
+            fifo: arn.is_fifo(),
+        });
+        let send: SendBatch = Arc::new(move |deliveries| {
+            let topic = topic.clone();
+            Box::pin(async move { topic.send(deliveries).await })
+        });
+        SnsTopic {
+            batcher: Batcher::new(send, MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES),
+        }
+    }
+}
+
+impl Deliver for SnsTopic {
+    fn deliver(&self, delivery: Delivery) -> BoxFuture<Result<(), DeliveryError>> {
+        self.batcher.submit(delivery)
+    }
+}

@@ -1,0 +1,169 @@
+//! SQS queues (targets and dead-letter queues): SendMessageBatch, FIFO
+//! message groups with the event id as deduplication id, message attributes.
+
+use std::sync::Arc;
+
+use aws_sdk_sqs::Client;
+use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
+use sluice_router::arn::Arn;
+use sluice_router::dispatch::{BoxFuture, Deliver, Delivery, DeliveryError, FailureKind};
+use tokio::sync::OnceCell;
+
+use crate::batch::{Batcher, SendBatch};
+use crate::error::{classify_code, from_sdk, too_large};
+
+/// Entries in one SendMessageBatch call.
+pub const MAX_BATCH_ENTRIES: usize = 10;
+/// Largest message, and largest SendMessageBatch request (1 MiB since January 2026).
+pub const MAX_MESSAGE_BYTES: usize = 1_048_576;
+
+/// Delivers to one SQS queue.
+pub(crate) struct SqsQueue {
+    batcher: Batcher,
+}
+
+struct Queue {
+    client: Client,
+    name: String,
+    account: String,
+    fifo: bool,
+    url: OnceCell<String>,
+}
+
+impl Queue {
+    async fn url(&self) -> Result<&str, DeliveryError> {
+        self.url
+            .get_or_try_init(|| async {
+                let mut request = self.client.get_queue_url().queue_name(&self.name);
+                if !self.account.is_empty() {
+                    request = request.queue_owner_aws_account_id(&self.account);
+                }
+                let output = request.send().await.map_err(from_sdk)?;
+                output.queue_url().map(str::to_string).ok_or_else(|| {
+                    DeliveryError::new(
+                        FailureKind::NoResource,
+                        "NO_RESOURCE",
+                        "no queue URL returned",
+                    )
+                })
+            })
+            .await
+            .map(String::as_str)
+    }
+
+    async fn send(&self, deliveries: Vec<Delivery>) -> Vec<Result<(), DeliveryError>> {
+        let url = match self.url().await {
+            Ok(url) => url.to_string(),
+            Err(e) => return deliveries.iter().map(|_| Err(e.clone())).collect(),
+        };
+        let mut results: Vec<Result<(), DeliveryError>> = vec![Ok(()); deliveries.len()];
+        let mut entries = Vec::with_capacity(deliveries.len());
+        for (i, delivery) in deliveries.iter().enumerate() {
+            match self.entry(i, delivery) {
+                Ok(entry) => entries.push(entry),
+                Err(e) => results[i] = Err(e),
+            }
+        }
+        if entries.is_empty() {
+            return results;
+        }
+        let sent = self
+            .client
+            .send_message_batch()
+            .queue_url(url)
+            .set_entries(Some(entries))
+            .send()
+            .await;
+        match sent {
+            Err(e) => {
+                let error = from_sdk(e);
+                for result in results.iter_mut().filter(|r| r.is_ok()) {
+                    *result = Err(error.clone());
+                }
+            }
+            Ok(output) => {
+                for failed in output.failed() {
+                    let Ok(index) = failed.id().parse::<usize>() else {
+                        continue;
+                    };
+                    let kind = match classify_code(Some(failed.code()), 400) {
+                        FailureKind::ClientError if !failed.sender_fault() => {
+                            FailureKind::ServerError
+                        }
+                        kind => kind,
+                    };
+                    if let Some(slot) = results.get_mut(index) {
+                        *slot = Err(DeliveryError::new(
+                            kind,
+                            failed.code(),
+                            failed.message().unwrap_or_default(),
+                        ));
+                    }
+                }
+            }
+        }
+        results
+    }
+
+    fn entry(
+        &self,
+        index: usize,
+        delivery: &Delivery,
+    ) -> Result<SendMessageBatchRequestEntry, DeliveryError> {
+        if delivery.payload.len() > MAX_MESSAGE_BYTES {
+            return Err(too_large(
+                "the SQS message",
+                delivery.payload.len(),
+                MAX_MESSAGE_BYTES,
+            ));
+        }
+        let mut entry = SendMessageBatchRequestEntry::builder()
+            .id(index.to_string())
+            .message_body(delivery.payload.as_ref());
+        for (name, value) in &delivery.attributes {
+            let attribute = MessageAttributeValue::builder()
+                .data_type("String")
+                .string_value(value)
+                .build()
+                .map_err(|e| DeliveryError::client("InvalidAttribute", e.to_string()))?;
+            entry = entry.message_attributes(name, attribute);
+        }
+        if self.fifo {
+            let group = delivery
+                .message_group_id
+                .clone()
+                .unwrap_or_else(|| delivery.event_id.to_string());
+            entry = entry
+                .message_group_id(group)
+                .message_deduplication_id(delivery.event_id.as_ref());
+        }
+        entry
+            .build()
+            .map_err(|e| DeliveryError::client("InvalidParameterValue", e.to_string()))
+    }
+}
+
+impl SqsQueue {
+    pub(crate) fn new(client: Client, arn: &Arn) -> SqsQueue {
+        let queue = Arc::new(Queue {
+            client,
+            name: arn.resource_name().to_string(),
+            account: arn.account().to_string(),
+            fifo: arn.is_fifo(),
+            url: OnceCell::new(),
+        });
+        let send: SendBatch = Arc::new(move |deliveries| {
+            let queue = queue.clone();
+            Box::pin(async move { queue.send(deliveries).await })
+        });
+        SqsQueue {
+            batcher: Batcher::new(send, MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES),
+        }
+    }
+}
+
+impl Deliver for SqsQueue {
+    fn deliver(&self, delivery: Delivery) -> BoxFuture<Result<(), DeliveryError>> {
+        self.batcher.submit(delivery)
+    }
+}
