@@ -28,6 +28,15 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+#[cfg(not(any(
+    feature = "lambda",
+    feature = "kinesis",
+    feature = "sfn",
+    feature = "sqs",
+    feature = "sns"
+)))]
+compile_error!("sluice-targets needs at least one target feature: lambda, kinesis, sfn, sqs or sns");
+
 mod batch;
 pub mod error;
 #[cfg(feature = "kinesis")]
@@ -92,7 +101,7 @@ impl AwsConnector {
 
     /// The client for `kind` in `region` (the configured region when empty).
     // With some target features off, some arms and the macro go unused.
-    #[allow(unused_macros, unused_mut, unreachable_code, unused_variables)]
+    #[allow(unused_macros, unreachable_code)]
     fn client(&self, kind: TargetKind, region: &str) -> Result<Client, String> {
         let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(client) = clients.get(&(kind, region.to_string())) {
@@ -134,8 +143,6 @@ impl AwsConnector {
 }
 
 impl Connect for AwsConnector {
-    // Without any target feature, `Client` has no variants.
-    #[allow(unreachable_code)]
     fn connect(&self, arn: &Arn, kind: TargetKind) -> Result<Arc<dyn Deliver>, ConnectError> {
         let client = self
             .client(kind, arn.region())
