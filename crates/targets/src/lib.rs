@@ -37,6 +37,7 @@
 )))]
 compile_error!("sluice-targets needs at least one target feature: lambda, kinesis, sfn, sqs or sns");
 
+#[cfg(any(feature = "kinesis", feature = "sqs", feature = "sns"))]
 mod batch;
 pub mod error;
 #[cfg(feature = "kinesis")]
