@@ -89,6 +89,16 @@ enum Command {
         /// Print each delivery (target ARN and exact payload) instead of making it.
         #[arg(long)]
         dry_run: bool,
+        /// Deliveries in flight per target.
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        /// Seconds one attempt may take before it counts as a timeout.
+        #[arg(long, default_value_t = 10)]
+        attempt_timeout: u64,
+        /// Write deliveries that reached neither target nor dead-letter
+        /// queue here, as JSON Lines with the event (default: stderr).
+        #[arg(long)]
+        failures: Option<String>,
     },
     /// Measure single-thread matching throughput on your own rules and events.
     Bench {
@@ -165,6 +175,9 @@ fn run(command: Command) -> Result<ExitCode> {
             region,
             account,
             dry_run,
+            concurrency,
+            attempt_timeout,
+            failures,
         } => routing::run(&routing::RouteOptions {
             rules,
             events,
@@ -173,6 +186,9 @@ fn run(command: Command) -> Result<ExitCode> {
             region,
             account,
             dry_run,
+            concurrency,
+            attempt_timeout_seconds: attempt_timeout,
+            failures,
         }),
         Command::Match {
             rules,

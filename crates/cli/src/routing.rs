@@ -1,18 +1,20 @@
 //! `sluice route`: deliver events to their rules' targets.
 
-use std::io::{BufRead, Write};
+use std::collections::BTreeMap;
+use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use serde::Serialize;
 use sluice_router::clock::format_rfc3339;
-use sluice_router::dispatch::plan;
+use sluice_router::dispatch::{Router, RouterSettings, plan};
 use sluice_router::load::{Parameters, load_rules};
 use sluice_router::model::Environment;
+use sluice_router::policy::StackSettings;
 use sluice_router::table::RuleTable;
 
 use crate::input;
@@ -26,6 +28,9 @@ pub struct RouteOptions {
     pub region: Option<String>,
     pub account: String,
     pub dry_run: bool,
+    pub concurrency: usize,
+    pub attempt_timeout_seconds: u64,
+    pub failures: Option<String>,
 }
 
 pub fn run(options: &RouteOptions) -> Result<ExitCode> {
@@ -56,12 +61,234 @@ pub fn run(options: &RouteOptions) -> Result<ExitCode> {
         }
     }
     let table = RuleTable::new(rules).map_err(|e| anyhow::anyhow!("{}: {e}", options.rules))?;
-    if !options.dry_run {
-        bail!(
-            "this build of sluice cannot call AWS targets yet; use --dry-run to see what each target would receive"
+    if options.dry_run {
+        return dry_run(options, &table);
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(deliver(options, table))
+}
+
+/// Counts of one (rule, target) pair in the summary.
+#[derive(Serialize)]
+struct TargetSummary {
+    arn: String,
+    delivered: u64,
+    retried: u64,
+    dead_lettered: u64,
+    failed: u64,
+    #[serde(rename = "Invocations")]
+    invocations: u64,
+    #[serde(rename = "InvocationAttempts")]
+    invocation_attempts: u64,
+    #[serde(rename = "FailedInvocations")]
+    failed_invocations: u64,
+    #[serde(rename = "RetryInvocationAttempts")]
+    retry_invocation_attempts: u64,
+    #[serde(rename = "InvocationsSentToDlq")]
+    invocations_sent_to_dlq: u64,
+    #[serde(rename = "InvocationsFailedToBeSentToDlq")]
+    invocations_failed_to_be_sent_to_dlq: u64,
+    #[serde(rename = "DeadLetterInvocations")]
+    dead_letter_invocations: u64,
+    #[serde(rename = "IngestionToInvocationStartLatencyMs")]
+    mean_latency_ms: f64,
+}
+
+#[derive(Serialize)]
+struct RuleSummary {
+    matched: u64,
+    #[serde(rename = "TriggeredRules")]
+    triggered_rules: u64,
+    targets: BTreeMap<String, TargetSummary>,
+}
+
+#[derive(Serialize)]
+struct Summary {
+    events: u64,
+    invalid: u64,
+    rules: BTreeMap<String, RuleSummary>,
+}
+
+/// One delivery that reached neither its target nor a dead-letter queue.
+#[derive(Serialize)]
+struct FailureLine<'a> {
+    rule_arn: &'a str,
+    target_id: &'a str,
+    target_arn: &'a str,
+    error_code: &'a str,
+    error_message: &'a str,
+    retry_attempts: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exhausted_retry_condition: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dead_letter_error: Option<&'a str>,
+    event: &'a serde_json::value::RawValue,
+}
+
+/// Delivers every event for real and prints a summary per rule and target.
+async fn deliver(options: &RouteOptions, table: RuleTable) -> Result<ExitCode> {
+    let rule_names: BTreeMap<String, String> = table
+        .rules()
+        .map(|r| (r.arn.clone(), r.name.clone()))
+        .collect();
+    let target_arns: BTreeMap<(String, String), String> = table
+        .rules()
+        .flat_map(|r| {
+            r.targets
+                .iter()
+                .map(|t| ((r.arn.clone(), t.id.clone()), t.arn.to_string()))
+        })
+        .collect();
+    let connector = sluice_targets::AwsConnector::from_env().await;
+    let settings = RouterSettings {
+        stack: StackSettings {
+            concurrency_per_target: options.concurrency.max(1),
+            attempt_timeout: Duration::from_secs(options.attempt_timeout_seconds.max(1)),
+            ..StackSettings::default()
+        },
+        ..RouterSettings::default()
+    };
+    let router = Router::new(table, Arc::new(connector), settings)?;
+    let progress = progress_bar();
+    let (mut events, mut invalid) = (0u64, 0u64);
+    for path in &options.events {
+        let reader = input::open_events(path, Arc::new(AtomicU64::new(0)))?;
+        for (index, line) in reader.split(b'\n').enumerate() {
+            let line = line.with_context(|| format!("cannot read {path}"))?;
+            let trimmed = line.trim_ascii();
+            if trimmed.is_empty() {
+                continue;
+            }
+            events += 1;
+            if let Err(error) = router.route(&options.event_bus, trimmed).await {
+                invalid += 1;
+                let message = format!("sluice: {path}:{}: event rejected: {error}", index + 1);
+                match &progress {
+                    Some(bar) => bar.println(message),
+                    None => eprintln!("{message}"),
+                }
+            }
+            if let Some(bar) = &progress {
+                bar.set_position(events);
+            }
+        }
+    }
+    if let Some(bar) = &progress {
+        bar.set_message("waiting for deliveries to finish");
+    }
+    router.drain().await;
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+
+    let mut rules = BTreeMap::new();
+    for (rule_arn, snapshot) in router.metrics().snapshot() {
+        let name = rule_names
+            .get(&rule_arn)
+            .cloned()
+            .unwrap_or(rule_arn.clone());
+        let targets = snapshot
+            .targets
+            .iter()
+            .map(|(id, t)| {
+                let summary = TargetSummary {
+                    arn: target_arns
+                        .get(&(rule_arn.clone(), id.clone()))
+                        .cloned()
+                        .unwrap_or_default(),
+                    delivered: t.delivered,
+                    retried: t.retry_invocation_attempts,
+                    dead_lettered: t.invocations_sent_to_dlq,
+                    failed: t.recorded_failures,
+                    invocations: t.invocations,
+                    invocation_attempts: t.invocation_attempts,
+                    failed_invocations: t.failed_invocations,
+                    retry_invocation_attempts: t.retry_invocation_attempts,
+                    invocations_sent_to_dlq: t.invocations_sent_to_dlq,
+                    invocations_failed_to_be_sent_to_dlq: t.invocations_failed_to_be_sent_to_dlq,
+                    dead_letter_invocations: t.dead_letter_invocations,
+                    mean_latency_ms: t.mean_latency_micros as f64 / 1000.0,
+                };
+                (id.clone(), summary)
+            })
+            .collect();
+        rules.insert(
+            name,
+            RuleSummary {
+                matched: snapshot.matched_events,
+                triggered_rules: snapshot.triggered_rules,
+                targets,
+            },
         );
     }
-    dry_run(options, &table)
+    let summary = Summary {
+        events,
+        invalid,
+        rules,
+    };
+    println!("{}", serde_json::to_string_pretty(&summary)?);
+
+    let failures = router.take_failures();
+    if !failures.is_empty() {
+        let mut sink: Box<dyn Write> = match &options.failures {
+            Some(path) => Box::new(std::io::BufWriter::new(
+                std::fs::File::create(path)
+                    .with_context(|| format!("cannot create failures file {path}"))?,
+            )),
+            None => Box::new(std::io::stderr()),
+        };
+        for failure in &failures {
+            let event = serde_json::value::RawValue::from_string(failure.event.to_string())
+                .unwrap_or_else(|_| {
+                    serde_json::value::to_raw_value(&*failure.event)
+                        .unwrap_or_else(|_| serde_json::value::RawValue::NULL.to_owned())
+                });
+            let line = FailureLine {
+                rule_arn: &failure.rule_arn,
+                target_id: &failure.target_id,
+                target_arn: &failure.target_arn,
+                error_code: &failure.error_code,
+                error_message: &failure.error_message,
+                retry_attempts: failure.retry_attempts,
+                exhausted_retry_condition: failure.exhausted_retry_condition,
+                dead_letter_error: failure.dead_letter_error.as_deref(),
+                event: &event,
+            };
+            serde_json::to_writer(&mut sink, &line)?;
+            sink.write_all(b"\n")?;
+        }
+        sink.flush()?;
+        eprintln!(
+            "sluice: {} deliveries failed without reaching a dead-letter queue{}",
+            failures.len(),
+            options
+                .failures
+                .as_ref()
+                .map(|p| format!("; written to {p}"))
+                .unwrap_or_default()
+        );
+        return Ok(ExitCode::from(2));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A spinner with the number of events routed, on a terminal only.
+fn progress_bar() -> Option<indicatif::ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    let style = indicatif::ProgressStyle::with_template(
+        "{spinner} [{elapsed_precise}] {pos} events routed ({per_sec}) {msg}",
+    )
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner());
+    bar.set_style(style);
+    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+    bar.enable_steady_tick(Duration::from_millis(200));
+    Some(bar)
 }
 
 /// One line of dry-run output: an event and the deliveries it would make.

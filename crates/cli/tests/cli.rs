@@ -410,3 +410,113 @@ fn route_reports_bad_rules_files_by_rule_and_field() {
     assert!(err.contains("rules.json: rule r: "), "{err}");
     assert!(err.contains("not a target sluice delivers to"), "{err}");
 }
+
+/// `sluice route` for real, against moto server (`scripts/with-moto` sets
+/// `SLUICE_MOTO_ENDPOINT`; without it this test says so and passes).
+#[test]
+fn route_delivers_through_the_aws_sdk_and_reports_what_failed() {
+    let Ok(endpoint) = std::env::var("SLUICE_MOTO_ENDPOINT") else {
+        eprintln!("SLUICE_MOTO_ENDPOINT is not set: run through scripts/with-moto");
+        return;
+    };
+    let suffix = std::process::id();
+    let queue = format!("cli-image-failures-{suffix}");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let sqs = runtime.block_on(async {
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(&endpoint)
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+                "test", "test", None, None, "moto",
+            ))
+            .load()
+            .await;
+        aws_sdk_sqs::Client::new(&config)
+    });
+    let url = runtime.block_on(async {
+        sqs.create_queue()
+            .queue_name(&queue)
+            .send()
+            .await
+            .unwrap()
+            .queue_url()
+            .unwrap()
+            .to_string()
+    });
+    let dir = temp_dir("route-moto");
+    let rules = dir.join("rules.json");
+    std::fs::write(
+        &rules,
+        format!(
+            r#"[{{"Name": "image-failed", "EventPattern": {{"detail": {{"state": {{"status": ["FAILED"]}}}}}},
+                 "Targets": [
+                   {{"Id": "queue", "Arn": "arn:aws:sqs:us-east-1:123456789012:{queue}", "InputPath": "$.detail.state"}},
+                   {{"Id": "nowhere", "Arn": "arn:aws:sqs:us-east-1:123456789012:missing-{suffix}"}}]}}]"#
+        ),
+    )
+    .unwrap();
+    let failures = dir.join("failures.jsonl");
+    let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args([
+            "route",
+            "--rules",
+            rules.to_str().unwrap(),
+            "--failures",
+            failures.to_str().unwrap(),
+            &examples("events.jsonl"),
+        ])
+        .env("AWS_ENDPOINT_URL", &endpoint)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", dir.join("no-config"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", dir.join("no-credentials"))
+        .output()
+        .unwrap();
+    // The missing queue's deliveries have no dead-letter queue: exit 2.
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let summary: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(summary["events"], 14);
+    let rule = &summary["rules"]["image-failed"];
+    assert_eq!(rule["matched"], 2);
+    assert_eq!(rule["targets"]["queue"]["delivered"], 2);
+    assert_eq!(rule["targets"]["nowhere"]["failed"], 2);
+    assert_eq!(rule["targets"]["nowhere"]["retried"], 0);
+    let failed: Vec<serde_json::Value> = std::fs::read_to_string(&failures)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(failed.len(), 2);
+    assert_eq!(failed[0]["error_code"], "NO_RESOURCE");
+    assert_eq!(failed[0]["event"]["detail"]["state"]["status"], "FAILED");
+    let bodies: Vec<String> = runtime.block_on(async {
+        let mut bodies = Vec::new();
+        for _ in 0..10 {
+            let got = sqs
+                .receive_message()
+                .queue_url(&url)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .unwrap();
+            bodies.extend(
+                got.messages()
+                    .iter()
+                    .filter_map(|m| m.body().map(str::to_string)),
+            );
+            if bodies.len() >= 2 {
+                break;
+            }
+        }
+        bodies
+    });
+    assert_eq!(bodies.len(), 2);
+    assert!(
+        bodies
+            .iter()
+            .all(|b| b.starts_with(r#"{"status":"FAILED","reason":"#)),
+        "{bodies:?}"
+    );
+}

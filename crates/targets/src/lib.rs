@@ -35,7 +35,9 @@
     feature = "sqs",
     feature = "sns"
 )))]
-compile_error!("sluice-targets needs at least one target feature: lambda, kinesis, sfn, sqs or sns");
+compile_error!(
+    "sluice-targets needs at least one target feature: lambda, kinesis, sfn, sqs or sns"
+);
 
 #[cfg(any(feature = "kinesis", feature = "sqs", feature = "sns"))]
 mod batch;
