@@ -355,7 +355,7 @@ fn dry_run(options: &RouteOptions, table: &RuleTable) -> Result<ExitCode> {
                         let (payload, error) = match &p.payload {
                             Ok(payload) => {
                                 deliveries += 1;
-                                (Some(payload.clone()), None)
+                                (Some(payload.to_string()), None)
                             }
                             Err(error) => {
                                 undeliverable += 1;

@@ -27,7 +27,7 @@ use crate::metrics::{Metrics, TargetCounters};
 use crate::model::{Rule, Target, ValidationError};
 use crate::policy::{Attempt, AttemptState, StackSettings, TargetStack, target_stack};
 use crate::table::{RuleTable, Scratch};
-use crate::transform::{EventContext, TransformError};
+use crate::transform::{EventContext, InputShape, TransformError};
 
 /// A boxed, sendable future, as [`Deliver`] returns.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
@@ -268,9 +268,11 @@ pub struct PlannedDelivery {
     /// The target's index in the rule.
     pub target_index: usize,
     /// The payload, or why there is none.
-    pub payload: Result<String, TransformError>,
+    pub payload: Result<Arc<str>, TransformError>,
     /// The event's id.
     pub event_id: Arc<str>,
+    /// The event as received (what a dead-letter queue gets).
+    pub event: Arc<str>,
     /// Kinesis partition key, when the target is a stream.
     pub partition_key: Option<String>,
 }
@@ -310,42 +312,84 @@ pub fn plan(
         return Ok(Vec::new());
     }
     let text = std::str::from_utf8(event).map_err(|_| RouteError::NotUtf8)?;
-    let document = Node::parse(text)?;
-    let event_id: Arc<str> = match document.get("id") {
+    plan_matched(&matched, text.trim().into(), &|| ingestion_time.to_string())
+}
+
+/// Whether building `target`'s delivery needs the parsed event: for its
+/// input shaping, or for the event id (Kinesis partition key, FIFO
+/// deduplication id).
+fn needs_document(target: &Target) -> bool {
+    target.input.needs_document()
+        || target.kind == TargetKind::KinesisStream
+        || target.arn.is_fifo()
+}
+
+/// The deliveries of an event that matched `matched`. The event is parsed
+/// only when a target needs it, and the ingestion time formatted only when a
+/// transformer needs it.
+fn plan_matched(
+    matched: &[Arc<Rule>],
+    text: Arc<str>,
+    ingestion_time: &dyn Fn() -> String,
+) -> Result<Vec<PlannedDelivery>, RouteError> {
+    let parse = matched
+        .iter()
+        .any(|rule| rule.targets.iter().any(needs_document));
+    let document = if parse {
+        Some(Node::parse(&text)?)
+    } else {
+        None
+    };
+    let event_id: Arc<str> = match document.as_ref().and_then(|d| d.get("id")) {
         Some(Node::String(raw)) => decode_str(raw).into(),
         _ => "".into(),
     };
-    let mut out = Vec::new();
+    let time = std::cell::OnceCell::new();
+    let mut out = Vec::with_capacity(matched.iter().map(|r| r.targets.len()).sum());
     for rule in matched {
         for (index, target) in rule.targets.iter().enumerate() {
-            let context = EventContext {
-                event: &document,
-                event_text: text,
-                rule_arn: &rule.arn,
-                rule_name: &rule.name,
-                ingestion_time,
-            };
-            let payload = target.input.render(&context);
-            let partition_key = (target.kind == TargetKind::KinesisStream).then(|| {
-                match &target.partition_key_path {
-                    None => event_id.to_string(),
-                    Some(path) => match path.select(&document) {
-                        Some(Node::String(raw)) => decode_str(raw).into_owned(),
-                        Some(node) => node.to_json(),
-                        None => String::new(),
-                    },
+            let payload = match (&target.input, &document) {
+                (InputShape::WholeEvent, _) => Ok(text.clone()),
+                (InputShape::Constant(constant), _) => Ok(constant.clone()),
+                (shape, Some(document)) => {
+                    let context = EventContext {
+                        event: document,
+                        event_text: &text,
+                        rule_arn: &rule.arn,
+                        rule_name: &rule.name,
+                        ingestion_time: time.get_or_init(ingestion_time),
+                    };
+                    shape.render(&context).map(Arc::from)
                 }
-            });
+                (_, None) => unreachable_shape(),
+            };
+            let partition_key = match (&target.partition_key_path, &document) {
+                _ if target.kind != TargetKind::KinesisStream => None,
+                (None, _) => Some(event_id.to_string()),
+                (Some(path), Some(document)) => Some(match path.select(document) {
+                    Some(Node::String(raw)) => decode_str(raw).into_owned(),
+                    Some(node) => node.to_json(),
+                    None => String::new(),
+                }),
+                (Some(_), None) => None,
+            };
             out.push(PlannedDelivery {
                 rule: rule.clone(),
                 target_index: index,
                 payload,
                 event_id: event_id.clone(),
+                event: text.clone(),
                 partition_key,
             });
         }
     }
     Ok(out)
+}
+
+/// A shaping that needs the document always has one (see `needs_document`);
+/// should that ever not hold, the delivery fails instead of panicking.
+fn unreachable_shape() -> Result<Arc<str>, TransformError> {
+    Err(TransformError::InvalidJson(String::new()))
 }
 
 /// Routes events to the targets of the rules they match.
@@ -384,7 +428,7 @@ pub struct Router {
 struct Inner {
     table: ArcSwap<RuleTable>,
     connector: Arc<dyn Connect>,
-    stacks: Mutex<HashMap<String, TargetStack>>,
+    stacks: ArcSwap<HashMap<String, TargetStack>>,
     dead_letter_queues: Mutex<HashMap<String, Arc<dyn Deliver>>>,
     metrics: Metrics,
     failures: Mutex<Vec<FailureRecord>>,
@@ -414,7 +458,7 @@ impl Router {
             inner: Arc::new(Inner {
                 table: ArcSwap::from_pointee(RuleTable::default()),
                 connector,
-                stacks: Mutex::new(HashMap::new()),
+                stacks: ArcSwap::from_pointee(HashMap::new()),
                 dead_letter_queues: Mutex::new(HashMap::new()),
                 metrics: Metrics::default(),
                 failures: Mutex::new(Vec::new()),
@@ -431,15 +475,16 @@ impl Router {
 
     fn connect_rule(&self, rule: &Rule) -> Result<(), ConnectError> {
         for target in &rule.targets {
-            let mut stacks = self.inner.stacks.lock().unwrap_or_else(|e| e.into_inner());
-            if !stacks.contains_key(target.arn.as_str()) {
+            if !self.inner.stacks.load().contains_key(target.arn.as_str()) {
                 let deliverer = self.inner.connector.connect(&target.arn, target.kind)?;
-                stacks.insert(
-                    target.arn.to_string(),
-                    target_stack(deliverer, &self.inner.settings.stack),
-                );
+                let stack = target_stack(deliverer, &self.inner.settings.stack);
+                self.inner.stacks.rcu(|stacks| {
+                    let mut next = HashMap::clone(stacks);
+                    next.entry(target.arn.to_string())
+                        .or_insert_with(|| stack.clone());
+                    next
+                });
             }
-            drop(stacks);
             if let Some(dlq) = &target.dead_letter_queue {
                 let mut queues = self
                     .inner
@@ -512,13 +557,28 @@ impl Router {
     /// every rule it matches. Returns once the deliveries are started (it
     /// waits only when `max_pending` deliveries are already in flight).
     /// A malformed event is counted and returned as an error.
+    ///
+    /// The deliveries of one event run concurrently on one task; each holds
+    /// its own pending slot and its target's concurrency slot, so a slow
+    /// target delays only its own deliveries.
     pub async fn route(&self, bus: &str, event: &[u8]) -> Result<Routed, RouteError> {
         let inner = &self.inner;
         inner.metrics.events.fetch_add(1, Relaxed);
         let ingested_at = Instant::now();
-        let ingestion_time = format_rfc3339(SystemTime::now());
-        let table = inner.table.load_full();
-        let planned = match plan(&table, bus, event, &ingestion_time) {
+        let wall_clock = SystemTime::now();
+        let table = inner.table.load();
+        let mut matched = Vec::new();
+        let planned = SCRATCH
+            .with(|scratch| table.matching(bus, event, &mut scratch.borrow_mut(), &mut matched))
+            .map_err(RouteError::from)
+            .and_then(|()| {
+                if matched.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let text = std::str::from_utf8(event).map_err(|_| RouteError::NotUtf8)?;
+                plan_matched(&matched, text.trim().into(), &|| format_rfc3339(wall_clock))
+            });
+        let planned = match planned {
             Ok(planned) => planned,
             Err(e) => {
                 inner.metrics.invalid_events.fetch_add(1, Relaxed);
@@ -529,97 +589,119 @@ impl Router {
         if planned.is_empty() {
             return Ok(routed);
         }
-        let event_text: Arc<str> = String::from_utf8_lossy(event).trim().into();
-        let mut last_rule: Option<Arc<Rule>> = None;
-        for delivery in planned {
-            let rule = delivery.rule.clone();
-            if !last_rule
-                .as_ref()
-                .is_some_and(|last| Arc::ptr_eq(last, &rule))
-            {
-                let counters = inner.metrics.rule(&rule.arn);
-                counters.matched_events.fetch_add(1, Relaxed);
-                counters.triggered_rules.fetch_add(1, Relaxed);
-                routed.rules += 1;
-            }
-            last_rule = Some(rule.clone());
-            let target = delivery.target().clone();
-            let counters = inner.metrics.target(&rule.arn, &target.id);
-            counters.invocations_created.fetch_add(1, Relaxed);
-            routed.deliveries += 1;
-            let Ok(permit) = inner.pending.clone().acquire_owned().await else {
-                continue;
-            };
-            let stack = inner
-                .stacks
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .get(target.arn.as_str())
-                .cloned();
-            let router = self.clone();
-            let event_text = event_text.clone();
-            let event_id = delivery.event_id.clone();
-            let partition_key = delivery.partition_key.clone();
-            let payload = delivery.payload.clone();
-            tokio::spawn(async move {
-                let outcome = match (payload, stack) {
-                    (Err(transform), _) => {
-                        counters.dead_letter_invocations.fetch_add(1, Relaxed);
-                        Err((
-                            DeliveryError::client(transform.code(), transform.to_string()),
-                            0,
-                            None,
-                        ))
-                    }
-                    (Ok(_), None) => Err((
-                        DeliveryError::new(
-                            FailureKind::NoResource,
-                            "NO_RESOURCE",
-                            "the target is not connected",
-                        ),
-                        0,
-                        None,
-                    )),
-                    (Ok(payload), Some(stack)) => {
-                        let mut message = Delivery::new(payload, event_id.clone());
-                        message.partition_key = partition_key;
-                        if target.kind == TargetKind::SqsQueue {
-                            message.message_group_id = target.message_group_id.clone();
-                        }
-                        let state = Arc::new(AttemptState::new(
-                            target.retry_policy,
-                            ingested_at,
-                            counters.clone(),
-                        ));
-                        let attempt = Attempt {
-                            delivery: message,
-                            state: state.clone(),
-                        };
-                        let result = stack.oneshot(attempt).await;
-                        counters.invocations.fetch_add(1, Relaxed);
-                        result.map_err(|e| {
-                            let retries = state.attempts.load(Relaxed).saturating_sub(1);
-                            (e, retries, state.exhausted().map(|c| c.as_str()))
-                        })
-                    }
-                };
-                match outcome {
-                    Ok(()) => {
-                        counters.delivered.fetch_add(1, Relaxed);
-                    }
-                    Err((error, retries, exhausted)) => {
-                        counters.failed_invocations.fetch_add(1, Relaxed);
-                        router
-                            .dead_letter(
-                                &rule, &target, &counters, event_text, error, retries, exhausted,
-                            )
-                            .await;
-                    }
-                }
-                drop(permit);
-            });
+        for rule in &matched {
+            let counters = inner.metrics.rule(&rule.arn);
+            counters.matched_events.fetch_add(1, Relaxed);
+            counters.triggered_rules.fetch_add(1, Relaxed);
         }
+        routed.rules = matched.len();
+        routed.deliveries = planned.len();
+        let count = u32::try_from(planned.len()).unwrap_or(u32::MAX);
+        let Ok(mut permits) = inner.pending.clone().acquire_many_owned(count).await else {
+            return Ok(routed);
+        };
+        let stacks = inner.stacks.load();
+        let mut jobs = Vec::with_capacity(planned.len());
+        let mut counters_of: Option<(*const Rule, Arc<crate::metrics::RuleTargets>)> = None;
+        for delivery in planned {
+            let rule_ptr = Arc::as_ptr(&delivery.rule);
+            let rule_targets = match &counters_of {
+                Some((ptr, targets)) if *ptr == rule_ptr => targets.clone(),
+                _ => {
+                    let targets = inner.metrics.rule_targets(&delivery.rule.arn);
+                    counters_of = Some((rule_ptr, targets.clone()));
+                    targets
+                }
+            };
+            let target = delivery.target();
+            let counters = rule_targets.target(&target.id);
+            counters.invocations_created.fetch_add(1, Relaxed);
+            let stack = stacks.get(target.arn.as_str()).cloned();
+            let permit = permits.split(1);
+            jobs.push(
+                self.clone()
+                    .run_delivery(delivery, counters, stack, ingested_at, permit),
+            );
+        }
+        tokio::spawn(async move {
+            let mut running: futures_util::stream::FuturesUnordered<_> = jobs.into_iter().collect();
+            while futures_util::StreamExt::next(&mut running).await.is_some() {}
+            drop(permits);
+        });
         Ok(routed)
+    }
+
+    /// One delivery, from its first attempt to its end: delivered,
+    /// dead-lettered or recorded.
+    async fn run_delivery(
+        self,
+        delivery: PlannedDelivery,
+        counters: Arc<TargetCounters>,
+        stack: Option<TargetStack>,
+        ingested_at: Instant,
+        permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    ) {
+        let target = delivery.target();
+        let outcome = match (&delivery.payload, stack) {
+            (Err(transform), _) => {
+                counters.dead_letter_invocations.fetch_add(1, Relaxed);
+                Err((
+                    DeliveryError::client(transform.code(), transform.to_string()),
+                    0,
+                    None,
+                ))
+            }
+            (Ok(_), None) => Err((
+                DeliveryError::new(
+                    FailureKind::NoResource,
+                    "NO_RESOURCE",
+                    "the target is not connected",
+                ),
+                0,
+                None,
+            )),
+            (Ok(payload), Some(stack)) => {
+                let mut message = Delivery::new(payload.clone(), delivery.event_id.clone());
+                message.partition_key = delivery.partition_key.clone();
+                if matches!(target.kind, TargetKind::SqsQueue | TargetKind::SnsTopic) {
+                    message.message_group_id = target.message_group_id.clone();
+                }
+                let state = Arc::new(AttemptState::new(
+                    target.retry_policy,
+                    ingested_at,
+                    counters.clone(),
+                ));
+                let attempt = Attempt {
+                    delivery: message,
+                    state: state.clone(),
+                };
+                let result = stack.oneshot(attempt).await;
+                counters.invocations.fetch_add(1, Relaxed);
+                result.map_err(|e| {
+                    let retries = state.attempts.load(Relaxed).saturating_sub(1);
+                    (e, retries, state.exhausted().map(|c| c.as_str()))
+                })
+            }
+        };
+        match outcome {
+            Ok(()) => {
+                counters.delivered.fetch_add(1, Relaxed);
+            }
+            Err((error, retries, exhausted)) => {
+                counters.failed_invocations.fetch_add(1, Relaxed);
+                self.dead_letter(
+                    &delivery.rule,
+                    target,
+                    &counters,
+                    delivery.event.clone(),
+                    error,
+                    retries,
+                    exhausted,
+                )
+                .await;
+            }
+        }
+        drop(permit);
     }
 
     /// Sends a failed delivery's event to the target's dead-letter queue,

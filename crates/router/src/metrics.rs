@@ -1,9 +1,9 @@
 //! Delivery counters under EventBridge's CloudWatch metric names, per rule
 //! and per (rule, target).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 /// Counters of one rule.
@@ -113,11 +113,37 @@ pub struct RuleSnapshot {
     pub targets: BTreeMap<String, TargetSnapshot>,
 }
 
+/// The target counters of one rule, by target id.
+#[derive(Debug, Default)]
+pub struct RuleTargets {
+    targets: RwLock<HashMap<String, Arc<TargetCounters>>>,
+}
+
+impl RuleTargets {
+    /// The counters of one target (created on first use).
+    pub fn target(&self, target_id: &str) -> Arc<TargetCounters> {
+        if let Some(found) = self
+            .targets
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(target_id)
+        {
+            return found.clone();
+        }
+        self.targets
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(target_id.to_string())
+            .or_default()
+            .clone()
+    }
+}
+
 /// All counters of a router, keyed by rule ARN.
 #[derive(Debug, Default)]
 pub struct Metrics {
-    rules: Mutex<BTreeMap<String, Arc<RuleCounters>>>,
-    targets: Mutex<BTreeMap<(String, String), Arc<TargetCounters>>>,
+    rules: RwLock<HashMap<String, Arc<RuleCounters>>>,
+    targets: RwLock<HashMap<String, Arc<RuleTargets>>>,
     /// Events taken in.
     pub events: AtomicU64,
     /// Events rejected as malformed.
@@ -127,17 +153,17 @@ pub struct Metrics {
 impl Metrics {
     /// The counters of a rule (created on first use).
     pub fn rule(&self, rule_arn: &str) -> Arc<RuleCounters> {
-        let mut rules = self.rules.lock().unwrap_or_else(|e| e.into_inner());
-        rules.entry(rule_arn.to_string()).or_default().clone()
+        get_or_insert(&self.rules, rule_arn)
+    }
+
+    /// The target counters of a rule (created on first use).
+    pub fn rule_targets(&self, rule_arn: &str) -> Arc<RuleTargets> {
+        get_or_insert(&self.targets, rule_arn)
     }
 
     /// The counters of a (rule, target) pair (created on first use).
     pub fn target(&self, rule_arn: &str, target_id: &str) -> Arc<TargetCounters> {
-        let mut targets = self.targets.lock().unwrap_or_else(|e| e.into_inner());
-        targets
-            .entry((rule_arn.to_string(), target_id.to_string()))
-            .or_default()
-            .clone()
+        self.rule_targets(rule_arn).target(target_id)
     }
 
     /// A copy of every counter, by rule ARN.
@@ -150,17 +176,20 @@ impl Metrics {
     /// ```
     pub fn snapshot(&self) -> BTreeMap<String, RuleSnapshot> {
         let mut out: BTreeMap<String, RuleSnapshot> = BTreeMap::new();
-        for (arn, counters) in self.rules.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+        for (arn, counters) in self.rules.read().unwrap_or_else(|e| e.into_inner()).iter() {
             let entry = out.entry(arn.clone()).or_default();
             entry.matched_events = counters.matched_events.load(Relaxed);
             entry.triggered_rules = counters.triggered_rules.load(Relaxed);
         }
-        for ((arn, id), c) in self
-            .targets
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-        {
+        let rules = self.targets.read().unwrap_or_else(|e| e.into_inner());
+        let pairs = rules.iter().flat_map(|(arn, targets)| {
+            let targets = targets.targets.read().unwrap_or_else(|e| e.into_inner());
+            targets
+                .iter()
+                .map(|(id, c)| (arn.clone(), id.clone(), c.clone()))
+                .collect::<Vec<_>>()
+        });
+        for (arn, id, c) in pairs {
             let samples = c.latency_samples.load(Relaxed);
             let snapshot = TargetSnapshot {
                 invocations_created: c.invocations_created.load(Relaxed),
@@ -182,11 +211,20 @@ impl Metrics {
                     .unwrap_or(0),
                 max_latency_micros: c.latency_max_micros.load(Relaxed),
             };
-            out.entry(arn.clone())
-                .or_default()
-                .targets
-                .insert(id.clone(), snapshot);
+            out.entry(arn).or_default().targets.insert(id, snapshot);
         }
         out
     }
+}
+
+/// The entry for `key`, created on first use; a read lock on the common path.
+fn get_or_insert<T: Default>(map: &RwLock<HashMap<String, Arc<T>>>, key: &str) -> Arc<T> {
+    if let Some(found) = map.read().unwrap_or_else(|e| e.into_inner()).get(key) {
+        return found.clone();
+    }
+    map.write()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry(key.to_string())
+        .or_default()
+        .clone()
 }

@@ -87,7 +87,7 @@ pub enum InputShape {
     /// The event as received.
     WholeEvent,
     /// `Input`: this JSON text instead of the event.
-    Constant(String),
+    Constant(std::sync::Arc<str>),
     /// `InputPath`: the selected part of the event.
     Path(JsonPath),
     /// `InputTransformer`.
@@ -130,7 +130,7 @@ impl InputShape {
                     "Input for target {target_id} is not valid JSON text."
                 )));
             }
-            return Ok(InputShape::Constant(input.to_string()));
+            return Ok(InputShape::Constant(input.into()));
         }
         if let Some(path) = input_path {
             return JsonPath::parse(path).map(InputShape::Path).map_err(|e| {
@@ -158,7 +158,7 @@ impl InputShape {
     pub fn render(&self, context: &EventContext<'_, '_>) -> Result<String, TransformError> {
         match self {
             InputShape::WholeEvent => Ok(context.event_text.trim().to_string()),
-            InputShape::Constant(text) => Ok(text.clone()),
+            InputShape::Constant(text) => Ok(text.to_string()),
             InputShape::Path(path) => path
                 .select(context.event)
                 .map(|node| node.to_json())
