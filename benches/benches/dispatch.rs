@@ -1,7 +1,8 @@
 //! Dispatch overhead: deliveries per second through the router's full path
 //! (match, plan, per-target stack with concurrency limit, retry policy and
 //! timeout) to in-process targets that accept at once. Every rule matches
-//! every event, and each rule has five targets.
+//! every event, and each rule has five targets. The baseline spawns one bare
+//! task per delivery that calls the same target.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -83,6 +84,21 @@ async fn route_all(router: &Router, events: &Arc<Vec<Vec<u8>>>) {
     router.drain().await;
 }
 
+/// The baseline: the same number of deliveries, each a bare task calling the
+/// target once (no matching, no shaping, no stack, no accounting).
+async fn bare_spawns(target: &Arc<Accept>, deliveries: usize) {
+    let mut tasks = Vec::with_capacity(deliveries);
+    for i in 0..deliveries {
+        let target = target.clone();
+        tasks.push(tokio::spawn(async move {
+            target.deliver(Delivery::new("{}", format!("e{i}"))).await
+        }));
+    }
+    for task in tasks {
+        task.await.expect("bare task").expect("accepted");
+    }
+}
+
 fn dispatch(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -92,6 +108,11 @@ fn dispatch(c: &mut Criterion) {
     let mut group = c.benchmark_group("dispatch");
     group.measurement_time(Duration::from_secs(10));
     group.sample_size(10);
+    let target = Arc::new(Accept);
+    group.throughput(Throughput::Elements(DELIVERIES as u64));
+    group.bench_function("baseline-bare-spawn", |b| {
+        b.iter(|| runtime.block_on(bare_spawns(&target, DELIVERIES)));
+    });
     for rules in [1usize, 5, 100] {
         let loaded = parse_rules(
             "bench",

@@ -67,8 +67,3 @@ pub use error::{BuildError, EventError, PatternError};
 pub use explain::{Explanation, Failure};
 pub use matcher::{Builder, Config, LiveMatcher, Matcher, ScanMode, check, check_with};
 pub use search::{Cache, MatchSet, RuleId};
-
-/// The README's Rust examples, compiled and run as doc tests.
-#[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
-pub struct ReadmeDoctests;

@@ -566,10 +566,13 @@ impl Router {
         inner.metrics.events.fetch_add(1, Relaxed);
         let ingested_at = Instant::now();
         let wall_clock = SystemTime::now();
-        let table = inner.table.load();
         let mut matched = Vec::new();
         let planned = SCRATCH
-            .with(|scratch| table.matching(bus, event, &mut scratch.borrow_mut(), &mut matched))
+            .with(|scratch| {
+                // The table is read only here: deliveries hold their rules.
+                let table = inner.table.load();
+                table.matching(bus, event, &mut scratch.borrow_mut(), &mut matched)
+            })
             .map_err(RouteError::from)
             .and_then(|()| {
                 if matched.is_empty() {

@@ -489,3 +489,50 @@ fn unknown_targets_fail_when_the_router_is_built() {
         .unwrap();
     assert!(err.to_string().contains("missing"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rule_changes_never_pause_or_break_routing() {
+    let fakes = Fakes::default();
+    fakes.add(&arn("q"), |_| Behaviour::Accept);
+    let rules = format!(
+        r#"[{{"Name": "a", "EventPattern": {{"source": ["test"]}}, "Targets": [{{"Id": "q", "Arn": "{}"}}]}}]"#,
+        arn("q")
+    );
+    let router = router(&fakes, &rules);
+    let extra = parse_rules(
+        "more.json",
+        &format!(
+            r#"[{{"Name": "b", "EventPattern": {{"source": ["test"]}}, "Targets": [{{"Id": "q", "Arn": "{}"}}]}}]"#,
+            arn("q")
+        ),
+        &Default::default(),
+        &Environment::default(),
+    )
+    .unwrap()
+    .remove(0);
+    let routing = {
+        let router = router.clone();
+        tokio::spawn(async move {
+            let mut deliveries = 0;
+            for i in 0..2000 {
+                let routed = router.route("default", event(i).as_bytes()).await.unwrap();
+                assert!(routed.rules == 1 || routed.rules == 2, "{routed:?}");
+                deliveries += routed.deliveries;
+            }
+            deliveries
+        })
+    };
+    for _ in 0..100 {
+        router.put_rule(extra.clone()).unwrap();
+        tokio::task::yield_now().await;
+        assert!(router.remove_rule("default", "b").is_some());
+        tokio::task::yield_now().await;
+    }
+    let deliveries = routing.await.unwrap();
+    router.drain().await;
+    assert_eq!(
+        fakes.get(&arn("q")).received.lock().unwrap().len(),
+        deliveries
+    );
+    assert!(deliveries >= 2000);
+}

@@ -168,3 +168,9 @@ impl Connect for AwsConnector {
         Ok(deliverer)
     }
 }
+
+/// The README's Rust examples, compiled and run as doc tests (here, where
+/// every crate they use is available).
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;
