@@ -12,6 +12,8 @@ mod rules;
 
 use std::process::ExitCode;
 
+use std::io::Write;
+
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
@@ -100,6 +102,11 @@ enum Command {
         #[arg(long)]
         failures: Option<String>,
     },
+    /// Schedule expressions: when a rate(...) or cron(...) rule fires.
+    Schedule {
+        #[command(subcommand)]
+        command: ScheduleCommand,
+    },
     /// Measure single-thread matching throughput on your own rules and events.
     Bench {
         /// Rules file, as for `match`.
@@ -108,6 +115,22 @@ enum Command {
         /// Event files.
         #[arg(required = true)]
         events: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ScheduleCommand {
+    /// Print the next fire times (UTC, RFC 3339), one per line.
+    Next {
+        /// rate(value unit) or cron(Minutes Hours Day-of-month Month Day-of-week Year).
+        expression: String,
+        /// Times strictly after this one (RFC 3339; default: now). A rate
+        /// counts from here, as if the rule were created then.
+        #[arg(long)]
+        from: Option<String>,
+        /// How many times to print.
+        #[arg(long, default_value_t = 5)]
+        count: usize,
     },
 }
 
@@ -125,6 +148,43 @@ fn main() -> ExitCode {
 fn aws_error(code: &str, message: &str) -> ExitCode {
     eprintln!("An error occurred ({code}) when calling the TestEventPattern operation: {message}");
     ExitCode::from(2)
+}
+
+/// `sluice schedule next`.
+fn schedule_next(expression: &str, from: Option<&str>, count: usize) -> Result<ExitCode> {
+    use sluice_router::clock::{format_epoch_seconds, parse_rfc3339};
+    use sluice_router::schedule::Schedule;
+    let schedule = match Schedule::parse(expression) {
+        Ok(schedule) => schedule,
+        Err(error) => {
+            eprintln!(
+                "An error occurred (ValidationException) when calling the PutRule operation: {}",
+                error.message()
+            );
+            eprintln!("sluice: {}", error.hint());
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let from = match from {
+        Some(text) => parse_rfc3339(text).ok_or_else(|| {
+            anyhow::anyhow!("--from {text:?} is not an RFC 3339 time such as 2026-11-25T10:00:00Z")
+        })?,
+        None => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64),
+    };
+    let anchor = from.div_euclid(60) * 60;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut after = from;
+    for _ in 0..count {
+        let Some(next) = schedule.next_after_anchor(after, anchor) else {
+            break;
+        };
+        writeln!(out, "{}", format_epoch_seconds(next))?;
+        after = next;
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn run(command: Command) -> Result<ExitCode> {
@@ -190,6 +250,14 @@ fn run(command: Command) -> Result<ExitCode> {
             attempt_timeout_seconds: attempt_timeout,
             failures,
         }),
+        Command::Schedule {
+            command:
+                ScheduleCommand::Next {
+                    expression,
+                    from,
+                    count,
+                },
+        } => schedule_next(&expression, from.as_deref(), count),
         Command::Match {
             rules,
             events,

@@ -520,3 +520,31 @@ fn route_delivers_through_the_aws_sdk_and_reports_what_failed() {
         "{bodies:?}"
     );
 }
+
+#[test]
+fn schedule_next_prints_fire_times_and_aws_errors() {
+    let out = sluice(&[
+        "schedule",
+        "next",
+        "cron(0 12 L * ? *)",
+        "--from",
+        "2024-01-31T12:00:00Z",
+        "--count",
+        "3",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "2024-02-29T12:00:00Z\n2024-03-31T12:00:00Z\n2024-04-30T12:00:00Z\n"
+    );
+    let out = sluice(&["schedule", "next", "rate(12 hour)"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with("An error occurred (ValidationException) when calling the PutRule operation: Parameter ScheduleExpression is not valid.\n"),
+        "{err}"
+    );
+    assert!(err.contains("write rate(12 hours)"), "{err}");
+    let out = sluice(&["schedule", "next", "rate(1 day)", "--from", "yesterday"]);
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -20,5 +20,6 @@ pub mod load;
 pub mod metrics;
 pub mod model;
 pub mod policy;
+pub mod schedule;
 pub mod table;
 pub mod transform;

@@ -406,6 +406,9 @@ impl Rule {
                     "Member must have length less than or equal to 256",
                 ));
             }
+            if let Err(e) = crate::schedule::Schedule::parse(schedule) {
+                return Err(ValidationError::validation(e.to_string()));
+            }
             if bus != DEFAULT_BUS {
                 return Err(ValidationError::validation(
                     "ScheduleExpression is supported only on the default event bus.",
