@@ -434,6 +434,8 @@ struct Inner {
     failures: Mutex<Vec<FailureRecord>>,
     pending: Arc<Semaphore>,
     settings: RouterSettings,
+    /// Woken on every rule change (the scheduler re-reads the rules).
+    changes: tokio::sync::Notify,
 }
 
 /// What routing one event started.
@@ -464,6 +466,7 @@ impl Router {
                 failures: Mutex::new(Vec::new()),
                 pending: Arc::new(Semaphore::new(settings.max_pending.max(1))),
                 settings,
+                changes: tokio::sync::Notify::new(),
             }),
         };
         for rule in table.rules() {
@@ -509,6 +512,7 @@ impl Router {
             result = next.put(rule.clone());
             next
         });
+        self.inner.changes.notify_waiters();
         result.map_err(RuleChangeError::from)
     }
 
@@ -520,12 +524,18 @@ impl Router {
             removed = next.remove(bus, name);
             next
         });
+        self.inner.changes.notify_waiters();
         removed
     }
 
     /// The current rules.
     pub fn table(&self) -> Arc<RuleTable> {
         self.inner.table.load_full()
+    }
+
+    /// Resolves on the next rule change.
+    pub(crate) fn rules_changed(&self) -> tokio::sync::futures::Notified<'_> {
+        self.inner.changes.notified()
     }
 
     /// The counters.
@@ -588,11 +598,23 @@ impl Router {
                 return Err(e);
             }
         };
+        Ok(self.start_deliveries(&matched, planned, ingested_at).await)
+    }
+
+    /// Counts the matched rules and starts every planned delivery on one
+    /// task (see [`Router::route`]).
+    async fn start_deliveries(
+        &self,
+        matched: &[Arc<Rule>],
+        planned: Vec<PlannedDelivery>,
+        ingested_at: Instant,
+    ) -> Routed {
+        let inner = &self.inner;
         let mut routed = Routed::default();
         if planned.is_empty() {
-            return Ok(routed);
+            return routed;
         }
-        for rule in &matched {
+        for rule in matched {
             let counters = inner.metrics.rule(&rule.arn);
             counters.matched_events.fetch_add(1, Relaxed);
             counters.triggered_rules.fetch_add(1, Relaxed);
@@ -601,7 +623,7 @@ impl Router {
         routed.deliveries = planned.len();
         let count = u32::try_from(planned.len()).unwrap_or(u32::MAX);
         let Ok(mut permits) = inner.pending.clone().acquire_many_owned(count).await else {
-            return Ok(routed);
+            return routed;
         };
         let stacks = inner.stacks.load();
         let mut jobs = Vec::with_capacity(planned.len());
@@ -631,7 +653,22 @@ impl Router {
             while futures_util::StreamExt::next(&mut running).await.is_some() {}
             drop(permits);
         });
-        Ok(routed)
+        routed
+    }
+
+    /// Fires a scheduled rule: its targets receive `event` (the "Scheduled
+    /// Event" envelope) without pattern matching.
+    pub(crate) async fn fire(&self, rule: Arc<Rule>, event: String, ingested_at: Instant) {
+        let wall_clock = SystemTime::now();
+        let matched = [rule];
+        match plan_matched(&matched, event.into(), &|| format_rfc3339(wall_clock)) {
+            Ok(planned) => {
+                self.start_deliveries(&matched, planned, ingested_at).await;
+            }
+            Err(_) => {
+                self.inner.metrics.invalid_events.fetch_add(1, Relaxed);
+            }
+        }
     }
 
     /// One delivery, from its first attempt to its end: delivered,

@@ -21,5 +21,6 @@ pub mod metrics;
 pub mod model;
 pub mod policy;
 pub mod schedule;
+pub mod scheduler;
 pub mod table;
 pub mod transform;

@@ -536,3 +536,86 @@ async fn rule_changes_never_pause_or_break_routing() {
     );
     assert!(deliveries >= 2000);
 }
+
+#[tokio::test(start_paused = true)]
+async fn scheduled_rules_fire_with_the_scheduled_event_envelope() {
+    let fakes = Fakes::default();
+    fakes.add(&arn("ticks"), |_| Behaviour::Accept);
+    let rules = format!(
+        r#"[{{"Name": "every-5", "ScheduleExpression": "rate(5 minutes)", "Targets": [{{"Id": "t", "Arn": "{q}"}}]}},
+            {{"Name": "on-the-10s", "ScheduleExpression": "cron(0/10 * * * ? *)", "Targets": [{{"Id": "t", "Arn": "{q}"}}]}},
+            {{"Name": "off", "State": "DISABLED", "ScheduleExpression": "rate(1 minute)", "Targets": [{{"Id": "t", "Arn": "{q}"}}]}},
+            {{"Name": "events-only", "EventPattern": {{"source": ["x"]}}, "Targets": [{{"Id": "t", "Arn": "{q}"}}]}}]"#,
+        q = arn("ticks")
+    );
+    let router = router(&fakes, &rules);
+    let start = sluice_router::clock::parse_rfc3339("2026-11-25T10:00:30Z").unwrap();
+    let scheduler = router.start_schedules_at(start);
+    tokio::time::sleep(Duration::from_secs(30 * 60)).await;
+    scheduler.abort();
+    router.drain().await;
+    let received = fakes.get(&arn("ticks")).received.lock().unwrap().clone();
+    let mut fired: Vec<(String, String)> = received
+        .iter()
+        .map(|d| {
+            let event: serde_json::Value = serde_json::from_str(&d.payload).unwrap();
+            assert_eq!(event["detail-type"], "Scheduled Event");
+            assert_eq!(event["source"], "aws.events");
+            assert_eq!(event["account"], "123456789012");
+            assert_eq!(event["region"], "us-east-1");
+            assert_eq!(event["detail"], serde_json::json!({}));
+            assert_eq!(event["id"].as_str().unwrap().len(), 36);
+            let rule = event["resources"][0]
+                .as_str()
+                .unwrap()
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .to_string();
+            (rule, event["time"].as_str().unwrap().to_string())
+        })
+        .collect();
+    fired.sort();
+    let expect = |rule: &str, times: &[&str]| -> Vec<(String, String)> {
+        times
+            .iter()
+            .map(|t| (rule.to_string(), format!("2026-11-25T{t}:00Z")))
+            .collect()
+    };
+    let mut expected = expect(
+        "every-5",
+        &["10:05", "10:10", "10:15", "10:20", "10:25", "10:30"],
+    );
+    expected.extend(expect("on-the-10s", &["10:10", "10:20", "10:30"]));
+    expected.sort();
+    assert_eq!(fired, expected);
+}
+
+#[tokio::test(start_paused = true)]
+async fn schedule_changes_take_effect_while_running() {
+    let fakes = Fakes::default();
+    fakes.add(&arn("ticks"), |_| Behaviour::Accept);
+    let router = router(&fakes, "[]");
+    let start = sluice_router::clock::parse_rfc3339("2026-11-25T10:00:00Z").unwrap();
+    let scheduler = router.start_schedules_at(start);
+    tokio::time::sleep(Duration::from_secs(120)).await;
+    let rule = parse_rules(
+        "more.json",
+        &format!(
+            r#"[{{"Name": "m", "ScheduleExpression": "rate(1 minute)", "Targets": [{{"Id": "t", "Arn": "{}"}}]}}]"#,
+            arn("ticks")
+        ),
+        &Default::default(),
+        &Environment::default(),
+    )
+    .unwrap()
+    .remove(0);
+    router.put_rule(rule).unwrap();
+    tokio::time::sleep(Duration::from_secs(3 * 60 + 30)).await;
+    assert!(router.remove_rule("default", "m").is_some());
+    tokio::time::sleep(Duration::from_secs(10 * 60)).await;
+    scheduler.abort();
+    router.drain().await;
+    // Added at 10:02: fires at 10:03, 10:04, 10:05; removed at 10:05:30.
+    assert_eq!(fakes.get(&arn("ticks")).received.lock().unwrap().len(), 3);
+}
