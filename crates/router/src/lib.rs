@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod archive;
 pub mod arn;
 pub mod clock;
 pub mod dispatch;
@@ -20,6 +21,7 @@ pub mod load;
 pub mod metrics;
 pub mod model;
 pub mod policy;
+pub mod replay;
 pub mod schedule;
 pub mod scheduler;
 pub mod table;

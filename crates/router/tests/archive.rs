@@ -1,0 +1,126 @@
+//! Archives on disk and replay order.
+
+use std::path::PathBuf;
+
+use proptest::prelude::*;
+use sluice_router::archive::{Archive, ArchiveDefinition, ArchiveError, ArchiveWriter};
+use sluice_router::clock::format_epoch_seconds;
+use sluice_router::replay::{ArchiveEvents, BucketOrder, Window, with_replay_name};
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("sluice-archive-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn event(id: u32, time: i64, source: &str) -> String {
+    format!(
+        r#"{{"version":"0","id":"e{id}","detail-type":"t","source":"{source}","account":"123456789012","time":"{}","region":"us-east-1","resources":[],"detail":{{"n":{id}}}}}"#,
+        format_epoch_seconds(time)
+    )
+}
+
+const T0: i64 = 1_764_064_800; // 2026-11-25T10:00:00Z
+
+#[test]
+fn segments_are_sorted_indexed_and_merged_in_time_order() {
+    let root = temp_dir("merge");
+    let definition =
+        ArchiveDefinition::new("images", "default", Some(r#"{"source": ["aws.imagebuilder"]}"#), 0)
+            .unwrap();
+    let mut writer = ArchiveWriter::open(&root, definition).unwrap();
+    // Three batches with interleaved times, one segment each.
+    let batches: [&[i64]; 3] = [&[300, 0, 120], &[60, 400, 10], &[200, 5, 1000]];
+    let mut id = 0;
+    for batch in batches {
+        for offset in batch {
+            id += 1;
+            assert!(writer.append(event(id, T0 + offset, "aws.imagebuilder").as_bytes()).unwrap());
+        }
+        // Other sources and replayed events are not kept.
+        assert!(!writer.append(event(99, T0, "aws.ec2").as_bytes()).unwrap());
+        let replayed = with_replay_name(event(98, T0, "aws.imagebuilder").as_bytes(), "r").unwrap();
+        assert!(!writer.append(&replayed).unwrap());
+        writer.flush().unwrap();
+    }
+    assert!(matches!(
+        writer.append(br#"{"source": "aws.imagebuilder"}"#),
+        Err(ArchiveError::InvalidEvent(_))
+    ));
+    assert!(writer.append(b"{not json").is_err());
+    drop(writer);
+
+    let archive = Archive::open(&root.join("images")).unwrap();
+    assert_eq!(archive.segments().len(), 3);
+    assert!(archive.segments().iter().all(|s| s.events == 3 && s.first_time <= s.last_time));
+    let window = Window::new(T0 + 5, T0 + 1000).unwrap();
+    let times: Vec<i64> = ArchiveEvents::new(&archive, window)
+        .map(|e| e.unwrap().time - T0)
+        .collect();
+    assert_eq!(times, [5, 10, 60, 120, 200, 300, 400]);
+
+    // Reopening appends new segments after the existing ones.
+    let definition = ArchiveDefinition::new("images", "default", None, 0).unwrap();
+    let mut writer = ArchiveWriter::open(&root, definition).unwrap();
+    writer.append(event(50, T0 + 7, "anything").as_bytes()).unwrap();
+    writer.flush().unwrap();
+    let archive = Archive::open(&root.join("images")).unwrap();
+    assert_eq!(archive.segments().len(), 4);
+    let all: Vec<i64> = ArchiveEvents::new(&archive, Window::new(T0, T0 + 10).unwrap())
+        .map(|e| e.unwrap().time - T0)
+        .collect();
+    assert_eq!(all, [0, 5, 7]);
+}
+
+#[test]
+fn retention_removes_whole_expired_segments() {
+    let root = temp_dir("retention");
+    let definition = ArchiveDefinition::new("short", "default", None, 1).unwrap();
+    let mut writer = ArchiveWriter::open(&root, definition).unwrap();
+    writer.append(event(1, T0 - 3 * 86_400, "a").as_bytes()).unwrap();
+    writer.flush().unwrap();
+    writer.append(event(2, T0 - 3600, "a").as_bytes()).unwrap();
+    writer.flush().unwrap();
+    assert_eq!(writer.apply_retention(T0).unwrap(), 1);
+    assert_eq!(writer.apply_retention(T0).unwrap(), 0);
+    let archive = Archive::open(&root.join("short")).unwrap();
+    assert_eq!(archive.segments().len(), 1);
+    let files = std::fs::read_dir(root.join("short/segments")).unwrap().count();
+    assert_eq!(files, 1);
+}
+
+#[test]
+fn replay_name_goes_after_region() {
+    let out = with_replay_name(event(1, T0, "a").as_bytes(), "incident-1").unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains(r#""region":"us-east-1","replay-name":"incident-1","resources""#), "{text}");
+    assert_eq!(with_replay_name(b"{}", "r").unwrap(), br#"{"replay-name":"r"}"#);
+    assert_eq!(
+        with_replay_name(br#"{"a":1}"#, "r").unwrap(),
+        br#"{"replay-name":"r","a":1}"#
+    );
+    assert!(with_replay_name(b"[1]", "r").is_none());
+}
+
+proptest! {
+    /// Events at most `lateness` seconds out of order come out in minute-bucket order.
+    #[test]
+    fn bucket_order_sorts_bounded_disorder(
+        mut times in prop::collection::vec(0i64..100_000, 1..300),
+        jitter in prop::collection::vec(0i64..120, 300),
+    ) {
+        times.sort();
+        let shuffled: Vec<i64> = times.iter().zip(&jitter).map(|(t, j)| t + j).collect();
+        let mut order = BucketOrder::new(180);
+        let mut out = Vec::new();
+        for t in &shuffled {
+            out.extend(order.push(*t, Vec::new()).into_iter().map(|e| e.time));
+        }
+        out.extend(order.finish().into_iter().map(|e| e.time));
+        prop_assert_eq!(out.len(), shuffled.len());
+        prop_assert_eq!(order.late_events, 0);
+        let buckets: Vec<i64> = out.iter().map(|t| t.div_euclid(60)).collect();
+        prop_assert!(buckets.windows(2).all(|w| w[0] <= w[1]), "{:?}", buckets);
+    }
+}
