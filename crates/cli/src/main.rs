@@ -4,9 +4,11 @@
 
 #![forbid(unsafe_code)]
 
+mod archiving;
 mod bench;
 mod input;
 mod matching;
+mod replaying;
 mod routing;
 mod rules;
 
@@ -99,6 +101,57 @@ enum Command {
         attempt_timeout: u64,
         /// Write deliveries that reached neither target nor dead-letter
         /// queue here, as JSON Lines with the event (default: stderr).
+        #[arg(long)]
+        failures: Option<String>,
+    },
+    /// Keep the events of a bus in the archives a rules file declares.
+    Archive {
+        /// Rules file declaring archives ("Archives" list, or AWS::Events::Archive resources).
+        #[arg(long)]
+        rules: String,
+        /// Event files (JSON Lines; .gz, .zst, or - for stdin).
+        #[arg(required = true)]
+        events: Vec<String>,
+        /// Where archives live (one directory per archive).
+        #[arg(long, default_value = "archives")]
+        archive_dir: String,
+        /// The bus the events arrive on.
+        #[arg(long, default_value = "default")]
+        event_bus: String,
+    },
+    /// Replay the events of a time window from an archive or a JSON Lines file.
+    Replay {
+        /// An archive directory (with archive.json), or a JSON Lines file (.jsonl, .gz, .zst).
+        #[arg(long)]
+        archive: String,
+        /// First event time replayed (RFC 3339).
+        #[arg(long)]
+        start: String,
+        /// First event time not replayed (RFC 3339).
+        #[arg(long)]
+        end: String,
+        /// Rules with targets, as for `route`.
+        #[arg(long)]
+        rules: String,
+        /// The replay's name, set as "replay-name" on every event.
+        #[arg(long, default_value = "sluice-replay")]
+        name: String,
+        /// Deliver only to these rules (repeatable).
+        #[arg(long = "filter-rule")]
+        filter_rules: Vec<String>,
+        /// Count what would be delivered instead of delivering.
+        #[arg(long)]
+        dry_run: bool,
+        /// The bus of a JSON Lines file (an archive knows its own).
+        #[arg(long, default_value = "default")]
+        event_bus: String,
+        /// Seconds to wait for out-of-order events in a JSON Lines file.
+        #[arg(long, default_value_t = 600)]
+        lateness: i64,
+        /// Matching threads for --dry-run (default: every core).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Write failed deliveries here (default: stderr).
         #[arg(long)]
         failures: Option<String>,
     },
@@ -248,6 +301,44 @@ fn run(command: Command) -> Result<ExitCode> {
             dry_run,
             concurrency,
             attempt_timeout_seconds: attempt_timeout,
+            failures,
+        }),
+        Command::Archive {
+            rules,
+            events,
+            archive_dir,
+            event_bus,
+        } => archiving::run(&archiving::ArchiveOptions {
+            rules,
+            events,
+            archive_dir,
+            event_bus,
+        }),
+        Command::Replay {
+            archive,
+            start,
+            end,
+            rules,
+            name,
+            filter_rules,
+            dry_run,
+            event_bus,
+            lateness,
+            threads,
+            failures,
+        } => replaying::run(&replaying::ReplayOptions {
+            archive,
+            start,
+            end,
+            rules,
+            name,
+            filter_rules,
+            dry_run,
+            event_bus,
+            lateness_seconds: lateness,
+            threads: threads.unwrap_or_else(|| {
+                std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+            }),
             failures,
         }),
         Command::Schedule {

@@ -73,7 +73,7 @@ pub fn run(options: &RouteOptions) -> Result<ExitCode> {
 
 /// Counts of one (rule, target) pair in the summary.
 #[derive(Serialize)]
-struct TargetSummary {
+pub struct TargetSummary {
     arn: String,
     delivered: u64,
     retried: u64,
@@ -98,7 +98,7 @@ struct TargetSummary {
 }
 
 #[derive(Serialize)]
-struct RuleSummary {
+pub struct RuleSummary {
     matched: u64,
     #[serde(rename = "TriggeredRules")]
     triggered_rules: u64,
@@ -130,18 +130,7 @@ struct FailureLine<'a> {
 
 /// Delivers every event for real and prints a summary per rule and target.
 async fn deliver(options: &RouteOptions, table: RuleTable) -> Result<ExitCode> {
-    let rule_names: BTreeMap<String, String> = table
-        .rules()
-        .map(|r| (r.arn.clone(), r.name.clone()))
-        .collect();
-    let target_arns: BTreeMap<(String, String), String> = table
-        .rules()
-        .flat_map(|r| {
-            r.targets
-                .iter()
-                .map(|t| ((r.arn.clone(), t.id.clone()), t.arn.to_string()))
-        })
-        .collect();
+    let (rule_names, target_arns) = names(&table);
     let connector = sluice_targets::AwsConnector::from_env().await;
     let settings = RouterSettings {
         stack: StackSettings {
@@ -184,6 +173,46 @@ async fn deliver(options: &RouteOptions, table: RuleTable) -> Result<ExitCode> {
         bar.finish_and_clear();
     }
 
+    let rules = rule_summaries(&router, &rule_names, &target_arns);
+    let summary = Summary {
+        events,
+        invalid,
+        rules,
+    };
+    println!("{}", serde_json::to_string_pretty(&summary)?);
+
+    if write_failures(&router, options.failures.as_deref())? > 0 {
+        return Ok(ExitCode::from(2));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Rule names by ARN, and target ARNs by (rule ARN, target id).
+pub type Names = (BTreeMap<String, String>, BTreeMap<(String, String), String>);
+
+/// The names a summary needs, read from the rules before they move into a router.
+pub fn names(table: &RuleTable) -> Names {
+    let rule_names = table
+        .rules()
+        .map(|r| (r.arn.clone(), r.name.clone()))
+        .collect();
+    let target_arns = table
+        .rules()
+        .flat_map(|r| {
+            r.targets
+                .iter()
+                .map(|t| ((r.arn.clone(), t.id.clone()), t.arn.to_string()))
+        })
+        .collect();
+    (rule_names, target_arns)
+}
+
+/// Per rule (by name): matched events and, per target, what became of its deliveries.
+pub fn rule_summaries(
+    router: &Router,
+    rule_names: &BTreeMap<String, String>,
+    target_arns: &BTreeMap<(String, String), String>,
+) -> BTreeMap<String, RuleSummary> {
     let mut rules = BTreeMap::new();
     for (rule_arn, snapshot) in router.metrics().snapshot() {
         let name = rule_names
@@ -224,16 +253,15 @@ async fn deliver(options: &RouteOptions, table: RuleTable) -> Result<ExitCode> {
             },
         );
     }
-    let summary = Summary {
-        events,
-        invalid,
-        rules,
-    };
-    println!("{}", serde_json::to_string_pretty(&summary)?);
+    rules
+}
 
+/// Writes the deliveries that reached neither target nor dead-letter queue
+/// (to `path`, else stderr); returns how many there were.
+pub fn write_failures(router: &Router, path: Option<&str>) -> Result<usize> {
     let failures = router.take_failures();
     if !failures.is_empty() {
-        let mut sink: Box<dyn Write> = match &options.failures {
+        let mut sink: Box<dyn Write> = match path {
             Some(path) => Box::new(std::io::BufWriter::new(
                 std::fs::File::create(path)
                     .with_context(|| format!("cannot create failures file {path}"))?,
@@ -264,19 +292,15 @@ async fn deliver(options: &RouteOptions, table: RuleTable) -> Result<ExitCode> {
         eprintln!(
             "sluice: {} deliveries failed without reaching a dead-letter queue{}",
             failures.len(),
-            options
-                .failures
-                .as_ref()
-                .map(|p| format!("; written to {p}"))
+            path.map(|p| format!("; written to {p}"))
                 .unwrap_or_default()
         );
-        return Ok(ExitCode::from(2));
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(failures.len())
 }
 
 /// A spinner with the number of events routed, on a terminal only.
-fn progress_bar() -> Option<indicatif::ProgressBar> {
+pub fn progress_bar() -> Option<indicatif::ProgressBar> {
     if !std::io::stderr().is_terminal() {
         return None;
     }

@@ -548,3 +548,111 @@ fn schedule_next_prints_fire_times_and_aws_errors() {
     let out = sluice(&["schedule", "next", "rate(1 day)", "--from", "yesterday"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn archive_then_replay_in_a_window_with_filters() {
+    let dir = temp_dir("archive-replay");
+    let archives = dir.join("archives");
+    let out = sluice(&[
+        "archive",
+        "--rules",
+        &examples("routes.json"),
+        "--archive-dir",
+        archives.to_str().unwrap(),
+        &examples("events.jsonl"),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let summary: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    // 14 events, one of them already a replay, which is never archived.
+    assert_eq!(summary["events"], 14);
+    assert_eq!(summary["archives"]["image-events"]["archived"], 13);
+    let archive = archives.join("image-events");
+    let replay = |extra: &[&str]| {
+        let mut args = vec![
+            "replay",
+            "--archive",
+            archive.to_str().unwrap(),
+            "--rules",
+            "",
+            "--dry-run",
+        ];
+        let rules = examples("routes.json");
+        args[4] = &rules;
+        args.extend_from_slice(extra);
+        let out = sluice(&args);
+        (out.status.code(), stdout(&out), stderr(&out))
+    };
+    let (code, out, err) = replay(&[
+        "--start",
+        "2026-09-14T00:00:00Z",
+        "--end",
+        "2026-09-15T00:00:00Z",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    let summary: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(summary["events"], 13);
+    assert_eq!(summary["matched"], 3);
+    assert_eq!(summary["rules"]["image-failed-to-sns"]["matched"], 1);
+    // A narrower window: 07:00 to 08:00 holds the FAILED build at 07:31.
+    let (code, out, _) = replay(&[
+        "--start",
+        "2026-09-14T07:00:00Z",
+        "--end",
+        "2026-09-14T08:00:00Z",
+        "--filter-rule",
+        "image-failed-to-sns",
+    ]);
+    assert_eq!(code, Some(0));
+    let summary: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(summary["events"], 2);
+    assert_eq!(summary["rules"]["image-failed-to-sns"]["matched"], 1);
+    assert!(summary["rules"].get("critical-cves-to-sqs").is_none());
+    let (code, _, err) = replay(&[
+        "--start",
+        "2026-09-15T00:00:00Z",
+        "--end",
+        "2026-09-14T00:00:00Z",
+    ]);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("EventStartTime must be before EventEndTime"),
+        "{err}"
+    );
+    let (code, _, err) = replay(&[
+        "--start",
+        "2026-09-14T00:00:00Z",
+        "--end",
+        "2026-09-15T00:00:00Z",
+        "--filter-rule",
+        "nope",
+    ]);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("Rule nope does not exist on EventBus default"),
+        "{err}"
+    );
+}
+
+#[test]
+fn replay_reads_plain_json_lines_too() {
+    let out = sluice(&[
+        "replay",
+        "--archive",
+        &examples("events.jsonl"),
+        "--rules",
+        &examples("routes.json"),
+        "--start",
+        "2026-09-14T00:00:00Z",
+        "--end",
+        "2026-09-15T00:00:00Z",
+        "--dry-run",
+        "--lateness",
+        "7200",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let summary: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    // The already replayed event is left out; nothing arrives too late.
+    assert_eq!(summary["events"], 13);
+    assert_eq!(summary["late_events"], 0);
+    assert_eq!(summary["matched"], 3);
+}

@@ -113,7 +113,9 @@ impl ArchiveDefinition {
         };
         let value: serde_json::Value =
             serde_json::from_str(text).map_err(|e| bad(&e.to_string()))?;
-        let name = value["ArchiveName"].as_str().ok_or_else(|| bad("no ArchiveName"))?;
+        let name = value["ArchiveName"]
+            .as_str()
+            .ok_or_else(|| bad("no ArchiveName"))?;
         let bus = value["EventBusName"].as_str().unwrap_or("default");
         let pattern = value["EventPattern"].as_str();
         let retention = value["RetentionDays"].as_i64().unwrap_or(0);
@@ -365,7 +367,8 @@ impl ArchiveWriter {
         self.buffer.push((time, event.to_vec()));
         self.archived += 1;
         if self.buffer.len() >= SEGMENT_EVENTS || self.buffered_bytes >= SEGMENT_BYTES {
-            self.flush().map_err(|e| ArchiveError::InvalidEvent(e.to_string()))?;
+            self.flush()
+                .map_err(|e| ArchiveError::InvalidEvent(e.to_string()))?;
         }
         Ok(true)
     }
@@ -494,9 +497,8 @@ impl Archive {
     /// Opens the archive directory `dir` (the one holding `archive.json`).
     pub fn open(dir: &Path) -> io::Result<Archive> {
         let meta = dir.join("archive.json");
-        let text = fs::read_to_string(&meta).map_err(|e| {
-            io::Error::new(e.kind(), format!("{}: {e}", meta.display()))
-        })?;
+        let text = fs::read_to_string(&meta)
+            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", meta.display())))?;
         let definition = ArchiveDefinition::from_json(&meta, &text)?;
         let mut segments = read_index(dir)?;
         segments.sort_by_key(|s| (s.first_time, s.last_time));

@@ -239,6 +239,94 @@ pub fn parse_definitions(
     }
 }
 
+/// Reads the archives a file declares: a top-level `"Archives"` list of
+/// CreateArchive requests (`ArchiveName`, `EventSourceArn` or
+/// `EventBusName`, `EventPattern`, `RetentionDays`), or the
+/// `AWS::Events::Archive` resources of a template. A file without any
+/// declares none.
+///
+/// ```
+/// use sluice_router::{load, model::Environment};
+/// let text = r#"{"Rules": [], "Archives": [{"ArchiveName": "all-images",
+///     "EventSourceArn": "arn:aws:events:us-east-1:123456789012:event-bus/default",
+///     "EventPattern": {"source": ["aws.imagebuilder"]}, "RetentionDays": 30}]}"#;
+/// let archives = load::parse_archives("rules.json", text, &Default::default(), &Environment::default()).unwrap();
+/// assert_eq!(archives[0].bus, "default");
+/// ```
+pub fn parse_archives(
+    file: &str,
+    text: &str,
+    parameters: &Parameters,
+    environment: &Environment,
+) -> Result<Vec<crate::archive::ArchiveDefinition>, LoadError> {
+    let json = to_json_text(file, text)?;
+    let root = Node::parse(&json).map_err(|e| LoadError::new(file, e.to_string()))?;
+    let mut declared: Vec<(String, &Node<'_>, &str, &str)> = Vec::new();
+    if let Some(Node::Array(items)) = root.get("Archives") {
+        for (i, item) in items.iter().enumerate() {
+            declared.push((format!("Archives[{i}]"), item, "EventSourceArn", ""));
+        }
+    }
+    let resources = root.get("Resources");
+    if let Some(Node::Object(members)) = resources {
+        for (logical_id, resource) in members {
+            if let (Some(Node::String(kind)), Some(properties)) =
+                (resource.get("Type"), resource.get("Properties"))
+                && decode_str(kind) == "AWS::Events::Archive"
+            {
+                declared.push((
+                    decode_str(logical_id).into_owned(),
+                    properties,
+                    "SourceArn",
+                    "template",
+                ));
+            }
+        }
+    }
+    let resolver = Resolver {
+        parameters,
+        environment,
+        resources,
+    };
+    let mut archives = Vec::new();
+    for (label, node, source_field, origin) in declared {
+        let fields = Fields {
+            file,
+            rule: label.clone(),
+            prefix: String::new(),
+            node,
+            resolver: &resolver,
+        };
+        let name = match fields.string("ArchiveName")? {
+            Some(name) => name,
+            None if origin == "template" => label.clone(),
+            None => return Err(fields.error("ArchiveName", "an archive needs ArchiveName")),
+        };
+        let bus = match (fields.string(source_field)?, fields.string("EventBusName")?) {
+            (Some(arn), _) => match arn.split_once(":event-bus/") {
+                Some((_, bus)) => bus.to_string(),
+                None => {
+                    return Err(fields.error(
+                        source_field,
+                        format!("{arn} is not an event bus ARN (arn:aws:events:REGION:ACCOUNT:event-bus/NAME)"),
+                    ));
+                }
+            },
+            (None, Some(bus)) => bus,
+            (None, None) => crate::model::DEFAULT_BUS.to_string(),
+        };
+        let pattern = fields.json_text("EventPattern")?;
+        let retention = fields.integer("RetentionDays")?.unwrap_or(0);
+        let archive =
+            crate::archive::ArchiveDefinition::new(&name, &bus, pattern.as_deref(), retention)
+                .map_err(|e| {
+                    LoadError::new(file, format!("{}: {}", e.code(), e.message())).in_rule(&label)
+                })?;
+        archives.push(archive);
+    }
+    Ok(archives)
+}
+
 /// Converts YAML (or JSON) text to JSON text. JSON is passed through as is,
 /// so pattern numbers keep their exact text.
 fn to_json_text(file: &str, text: &str) -> Result<String, LoadError> {

@@ -26,9 +26,13 @@ const T0: i64 = 1_764_064_800; // 2026-11-25T10:00:00Z
 #[test]
 fn segments_are_sorted_indexed_and_merged_in_time_order() {
     let root = temp_dir("merge");
-    let definition =
-        ArchiveDefinition::new("images", "default", Some(r#"{"source": ["aws.imagebuilder"]}"#), 0)
-            .unwrap();
+    let definition = ArchiveDefinition::new(
+        "images",
+        "default",
+        Some(r#"{"source": ["aws.imagebuilder"]}"#),
+        0,
+    )
+    .unwrap();
     let mut writer = ArchiveWriter::open(&root, definition).unwrap();
     // Three batches with interleaved times, one segment each.
     let batches: [&[i64]; 3] = [&[300, 0, 120], &[60, 400, 10], &[200, 5, 1000]];
@@ -36,7 +40,11 @@ fn segments_are_sorted_indexed_and_merged_in_time_order() {
     for batch in batches {
         for offset in batch {
             id += 1;
-            assert!(writer.append(event(id, T0 + offset, "aws.imagebuilder").as_bytes()).unwrap());
+            assert!(
+                writer
+                    .append(event(id, T0 + offset, "aws.imagebuilder").as_bytes())
+                    .unwrap()
+            );
         }
         // Other sources and replayed events are not kept.
         assert!(!writer.append(event(99, T0, "aws.ec2").as_bytes()).unwrap());
@@ -53,7 +61,12 @@ fn segments_are_sorted_indexed_and_merged_in_time_order() {
 
     let archive = Archive::open(&root.join("images")).unwrap();
     assert_eq!(archive.segments().len(), 3);
-    assert!(archive.segments().iter().all(|s| s.events == 3 && s.first_time <= s.last_time));
+    assert!(
+        archive
+            .segments()
+            .iter()
+            .all(|s| s.events == 3 && s.first_time <= s.last_time)
+    );
     let window = Window::new(T0 + 5, T0 + 1000).unwrap();
     let times: Vec<i64> = ArchiveEvents::new(&archive, window)
         .map(|e| e.unwrap().time - T0)
@@ -63,7 +76,9 @@ fn segments_are_sorted_indexed_and_merged_in_time_order() {
     // Reopening appends new segments after the existing ones.
     let definition = ArchiveDefinition::new("images", "default", None, 0).unwrap();
     let mut writer = ArchiveWriter::open(&root, definition).unwrap();
-    writer.append(event(50, T0 + 7, "anything").as_bytes()).unwrap();
+    writer
+        .append(event(50, T0 + 7, "anything").as_bytes())
+        .unwrap();
     writer.flush().unwrap();
     let archive = Archive::open(&root.join("images")).unwrap();
     assert_eq!(archive.segments().len(), 4);
@@ -78,7 +93,9 @@ fn retention_removes_whole_expired_segments() {
     let root = temp_dir("retention");
     let definition = ArchiveDefinition::new("short", "default", None, 1).unwrap();
     let mut writer = ArchiveWriter::open(&root, definition).unwrap();
-    writer.append(event(1, T0 - 3 * 86_400, "a").as_bytes()).unwrap();
+    writer
+        .append(event(1, T0 - 3 * 86_400, "a").as_bytes())
+        .unwrap();
     writer.flush().unwrap();
     writer.append(event(2, T0 - 3600, "a").as_bytes()).unwrap();
     writer.flush().unwrap();
@@ -86,7 +103,9 @@ fn retention_removes_whole_expired_segments() {
     assert_eq!(writer.apply_retention(T0).unwrap(), 0);
     let archive = Archive::open(&root.join("short")).unwrap();
     assert_eq!(archive.segments().len(), 1);
-    let files = std::fs::read_dir(root.join("short/segments")).unwrap().count();
+    let files = std::fs::read_dir(root.join("short/segments"))
+        .unwrap()
+        .count();
     assert_eq!(files, 1);
 }
 
@@ -94,8 +113,14 @@ fn retention_removes_whole_expired_segments() {
 fn replay_name_goes_after_region() {
     let out = with_replay_name(event(1, T0, "a").as_bytes(), "incident-1").unwrap();
     let text = String::from_utf8(out).unwrap();
-    assert!(text.contains(r#""region":"us-east-1","replay-name":"incident-1","resources""#), "{text}");
-    assert_eq!(with_replay_name(b"{}", "r").unwrap(), br#"{"replay-name":"r"}"#);
+    assert!(
+        text.contains(r#""region":"us-east-1","replay-name":"incident-1","resources""#),
+        "{text}"
+    );
+    assert_eq!(
+        with_replay_name(b"{}", "r").unwrap(),
+        br#"{"replay-name":"r"}"#
+    );
     assert_eq!(
         with_replay_name(br#"{"a":1}"#, "r").unwrap(),
         br#"{"replay-name":"r","a":1}"#

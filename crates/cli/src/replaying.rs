@@ -1,0 +1,413 @@
+//! `sluice replay`: the events of an archive (or of JSON Lines files) in a
+//! time window, in event-time order, marked with `replay-name`, matched
+//! against rules and delivered through the router or, with `--dry-run`,
+//! counted.
+//!
+//! A reader thread decompresses, merges and marks events into batches;
+//! matching runs on every core (dry run) or delivery overlaps reading
+//! (real run). Memory is bounded by the batch queue and the open segments.
+
+use std::collections::BTreeMap;
+use std::io::BufRead;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow, bail};
+use serde::Serialize;
+use sluice_router::archive::{Archive, read_envelope};
+use sluice_router::clock::parse_rfc3339;
+use sluice_router::dispatch::{Router, RouterSettings};
+use sluice_router::load::{Parameters, load_rules};
+use sluice_router::model::{Environment, Rule};
+use sluice_router::replay::{ArchiveEvents, BucketOrder, TimedEvent, Window, with_replay_name};
+use sluice_router::table::RuleTable;
+
+use crate::input;
+use crate::routing;
+
+/// Options of `sluice replay`.
+pub struct ReplayOptions {
+    pub archive: String,
+    pub start: String,
+    pub end: String,
+    pub rules: String,
+    pub name: String,
+    pub filter_rules: Vec<String>,
+    pub dry_run: bool,
+    pub event_bus: String,
+    pub lateness_seconds: i64,
+    pub threads: usize,
+    pub failures: Option<String>,
+}
+
+/// Events per batch handed from the reader to the matchers.
+const BATCH_EVENTS: usize = 4096;
+
+/// Replayed events, back to back, with their ends.
+struct Batch {
+    data: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl Batch {
+    fn new() -> Batch {
+        Batch {
+            data: Vec::with_capacity(BATCH_EVENTS * 1024),
+            ends: Vec::with_capacity(BATCH_EVENTS),
+        }
+    }
+
+    fn events(&self) -> impl Iterator<Item = &[u8]> {
+        let mut start = 0;
+        self.ends.iter().map(move |&end| {
+            let event = &self.data[start..end];
+            start = end;
+            event
+        })
+    }
+}
+
+/// What the reader thread reports when it is done.
+struct ReadTotals {
+    events: u64,
+    late_events: u64,
+}
+
+pub fn run(options: &ReplayOptions) -> Result<ExitCode> {
+    let start = parse_rfc3339(&options.start)
+        .ok_or_else(|| anyhow!("--start {:?} is not an RFC 3339 time", options.start))?;
+    let end = parse_rfc3339(&options.end)
+        .ok_or_else(|| anyhow!("--end {:?} is not an RFC 3339 time", options.end))?;
+    let window = Window::new(start, end).map_err(|e| anyhow!("{}", e.message()))?;
+    let source = Source::open(&options.archive, &options.event_bus)?;
+    let bus = source.bus().to_string();
+    let table = replay_table(options, &bus)?;
+
+    let (sender, receiver) = sync_channel::<Batch>(options.threads.max(1) * 2);
+    let read = Arc::new(AtomicU64::new(0));
+    let name = options.name.clone();
+    let lateness = options.lateness_seconds;
+    let counter = read.clone();
+    let reader =
+        std::thread::spawn(move || source.read(window, &name, lateness, &sender, &counter));
+    let began = Instant::now();
+    let progress = routing::progress_bar();
+    let ticker = progress.clone().map(|bar| {
+        let read = read.clone();
+        std::thread::spawn(move || {
+            while !bar.is_finished() {
+                bar.set_position(read.load(Ordering::Relaxed));
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        })
+    });
+
+    let outcome = if options.dry_run {
+        dry_run(options, &table, &bus, receiver)
+    } else {
+        deliver(options, table, &bus, receiver)
+    };
+    let totals = reader
+        .join()
+        .map_err(|_| anyhow!("the archive reader stopped unexpectedly"))??;
+    if let Some(bar) = &progress {
+        bar.finish_and_clear();
+    }
+    if let Some(ticker) = ticker {
+        let _ = ticker.join();
+    }
+    let seconds = began.elapsed().as_secs_f64();
+    let (rules, matched, failures) = outcome?;
+    let summary = Summary {
+        replay: &options.name,
+        dry_run: options.dry_run,
+        events: totals.events,
+        matched,
+        late_events: totals.late_events,
+        seconds: (seconds * 1000.0).round() / 1000.0,
+        events_per_second: (totals.events as f64 / seconds.max(1e-9)).round(),
+        rules,
+    };
+    println!("{}", serde_json::to_string_pretty(&summary)?);
+    Ok(if failures > 0 {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+#[derive(Serialize)]
+struct Summary<'a> {
+    replay: &'a str,
+    dry_run: bool,
+    events: u64,
+    matched: u64,
+    late_events: u64,
+    seconds: f64,
+    events_per_second: f64,
+    rules: serde_json::Value,
+}
+
+/// The rules on the replay's bus, narrowed to `--filter-rule` names.
+fn replay_table(options: &ReplayOptions, bus: &str) -> Result<RuleTable> {
+    let rules = load_rules(
+        Path::new(&options.rules),
+        &Parameters::default(),
+        &Environment::default(),
+    )?;
+    for name in &options.filter_rules {
+        if !rules.iter().any(|r| &r.name == name && r.bus == bus) {
+            bail!(
+                "Parameter Destination.FilterArns is not valid. Reason: Rule {name} does not exist on EventBus {bus}."
+            );
+        }
+    }
+    let selected: Vec<Rule> = rules
+        .into_iter()
+        .filter(|r| r.bus == bus && r.event_pattern.is_some())
+        .filter(|r| options.filter_rules.is_empty() || options.filter_rules.contains(&r.name))
+        .collect();
+    RuleTable::new(selected).map_err(|e| anyhow!("{}: {e}", options.rules))
+}
+
+enum Source {
+    Archive(Archive),
+    Files { paths: Vec<String>, bus: String },
+}
+
+impl Source {
+    fn open(path: &str, bus: &str) -> Result<Source> {
+        let dir = Path::new(path);
+        if dir.join("archive.json").exists() {
+            return Ok(Source::Archive(
+                Archive::open(dir).with_context(|| format!("cannot open archive {path}"))?,
+            ));
+        }
+        if dir.is_dir() {
+            bail!("{path} is a directory without archive.json: not an archive");
+        }
+        Ok(Source::Files {
+            paths: vec![path.to_string()],
+            bus: bus.to_string(),
+        })
+    }
+
+    fn bus(&self) -> &str {
+        match self {
+            Source::Archive(archive) => &archive.definition().bus,
+            Source::Files { bus, .. } => bus,
+        }
+    }
+
+    /// Sends the window's events, in order and marked, in batches.
+    fn read(
+        self,
+        window: Window,
+        name: &str,
+        lateness: i64,
+        sender: &SyncSender<Batch>,
+        read: &AtomicU64,
+    ) -> Result<ReadTotals> {
+        let mut batch = Batch::new();
+        let mut totals = ReadTotals {
+            events: 0,
+            late_events: 0,
+        };
+        let mut emit = |event: TimedEvent, batch: &mut Batch| -> Result<()> {
+            let marked = with_replay_name(&event.event, name)
+                .ok_or_else(|| anyhow!("an archived event is not a JSON object"))?;
+            batch.data.extend_from_slice(&marked);
+            batch.ends.push(batch.data.len());
+            totals.events += 1;
+            read.fetch_add(1, Ordering::Relaxed);
+            if batch.ends.len() >= BATCH_EVENTS {
+                let full = std::mem::replace(batch, Batch::new());
+                sender
+                    .send(full)
+                    .map_err(|_| anyhow!("the replay stopped reading"))?;
+            }
+            Ok(())
+        };
+        match self {
+            Source::Archive(archive) => {
+                for event in ArchiveEvents::new(&archive, window) {
+                    emit(event?, &mut batch)?;
+                }
+            }
+            Source::Files { paths, .. } => {
+                let mut order = BucketOrder::new(lateness);
+                for path in &paths {
+                    let reader = input::open_events(path, Arc::new(AtomicU64::new(0)))?;
+                    for (index, line) in reader.split(b'\n').enumerate() {
+                        let line = line.with_context(|| format!("cannot read {path}"))?;
+                        let event = line.trim_ascii();
+                        if event.is_empty() {
+                            continue;
+                        }
+                        let envelope = read_envelope(event);
+                        let Some(time) = envelope.and_then(|e| e.time) else {
+                            eprintln!(
+                                "sluice: {path}:{}: skipped: no RFC 3339 \"time\"",
+                                index + 1
+                            );
+                            continue;
+                        };
+                        // Replayed events are never replayed again.
+                        if envelope.is_some_and(|e| e.replayed) {
+                            continue;
+                        }
+                        if window.contains(time) {
+                            for ready in order.push(time, event.to_vec()) {
+                                emit(ready, &mut batch)?;
+                            }
+                        }
+                    }
+                }
+                for ready in order.finish() {
+                    emit(ready, &mut batch)?;
+                }
+                totals.late_events = order.late_events;
+            }
+        }
+        if !batch.ends.is_empty() {
+            sender
+                .send(batch)
+                .map_err(|_| anyhow!("the replay stopped reading"))?;
+        }
+        Ok(totals)
+    }
+}
+
+type Outcome = Result<(serde_json::Value, u64, usize)>;
+
+/// Matches on every core and counts per rule, delivering nothing.
+fn dry_run(
+    options: &ReplayOptions,
+    table: &RuleTable,
+    bus: &str,
+    receiver: Receiver<Batch>,
+) -> Outcome {
+    let rules: Vec<Arc<Rule>> = table.rules().cloned().collect();
+    let receiver = Mutex::new(receiver);
+    let workers = options.threads.max(1);
+    let tallies: Vec<(BTreeMap<String, u64>, u64)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                let receiver = &receiver;
+                scope.spawn(move || {
+                    let mut scratch = table.scratch();
+                    let mut matched_rules = Vec::new();
+                    let mut per_rule: BTreeMap<String, u64> = BTreeMap::new();
+                    let mut matched = 0u64;
+                    loop {
+                        let batch = {
+                            let Ok(guard) = receiver.lock() else { break };
+                            match guard.recv() {
+                                Ok(batch) => batch,
+                                Err(_) => break,
+                            }
+                        };
+                        for event in batch.events() {
+                            if table
+                                .matching(bus, event, &mut scratch, &mut matched_rules)
+                                .is_err()
+                            {
+                                continue;
+                            }
+                            if !matched_rules.is_empty() {
+                                matched += 1;
+                            }
+                            for rule in &matched_rules {
+                                match per_rule.get_mut(&rule.name) {
+                                    Some(count) => *count += 1,
+                                    None => {
+                                        per_rule.insert(rule.name.clone(), 1);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    (per_rule, matched)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    let mut per_rule: BTreeMap<String, u64> = rules.iter().map(|r| (r.name.clone(), 0)).collect();
+    let mut matched = 0;
+    for (counts, m) in tallies {
+        matched += m;
+        for (name, count) in counts {
+            *per_rule.entry(name).or_default() += count;
+        }
+    }
+    let rules_json: serde_json::Map<String, serde_json::Value> = rules
+        .iter()
+        .map(|rule| {
+            let count = per_rule.get(&rule.name).copied().unwrap_or(0);
+            let targets: serde_json::Map<String, serde_json::Value> = rule
+                .targets
+                .iter()
+                .map(|t| {
+                    (
+                        t.id.clone(),
+                        serde_json::json!({"arn": t.arn.as_str(), "would_deliver": count}),
+                    )
+                })
+                .collect();
+            (
+                rule.name.clone(),
+                serde_json::json!({"matched": count, "targets": targets}),
+            )
+        })
+        .collect();
+    Ok((serde_json::Value::Object(rules_json), matched, 0))
+}
+
+/// Routes every event, in order, through the router to the real targets.
+fn deliver(
+    options: &ReplayOptions,
+    table: RuleTable,
+    bus: &str,
+    receiver: Receiver<Batch>,
+) -> Outcome {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let (rule_names, target_arns) = routing::names(&table);
+    let bus = bus.to_string();
+    runtime.block_on(async move {
+        let connector = sluice_targets::AwsConnector::from_env().await;
+        let router = Router::new(table, Arc::new(connector), RouterSettings::default())?;
+        let mut matched = 0u64;
+        // Batches arrive from a plain thread; take them off the runtime's workers.
+        let receiver = Arc::new(Mutex::new(receiver));
+        loop {
+            let receiver = receiver.clone();
+            let next = tokio::task::spawn_blocking(move || receiver.lock().ok()?.recv().ok())
+                .await
+                .ok()
+                .flatten();
+            let Some(batch) = next else { break };
+            for event in batch.events() {
+                match router.route(&bus, event).await {
+                    Ok(routed) if routed.rules > 0 => matched += 1,
+                    Ok(_) => {}
+                    Err(error) => eprintln!("sluice: event rejected: {error}"),
+                }
+            }
+        }
+        router.drain().await;
+        let rules = routing::rule_summaries(&router, &rule_names, &target_arns);
+        let failures = routing::write_failures(&router, options.failures.as_deref())?;
+        Ok((serde_json::to_value(rules)?, matched, failures))
+    })
+}
