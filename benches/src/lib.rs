@@ -233,3 +233,4 @@ pub fn generated_sets() -> Vec<RuleSet> {
         ),
     ]
 }
+pub mod imagebuilder;

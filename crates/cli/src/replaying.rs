@@ -7,7 +7,6 @@
 //! matching runs on every core (dry run) or delivery overlaps reading
 //! (real run). Memory is bounded by the batch queue and the open segments.
 
-use std::collections::BTreeMap;
 use std::io::BufRead;
 use std::path::Path;
 use std::process::ExitCode;
@@ -23,7 +22,10 @@ use sluice_router::clock::parse_rfc3339;
 use sluice_router::dispatch::{Router, RouterSettings};
 use sluice_router::load::{Parameters, load_rules};
 use sluice_router::model::{Environment, Rule};
-use sluice_router::replay::{ArchiveEvents, BucketOrder, TimedEvent, Window, with_replay_name};
+use sluice_router::replay::{
+    ArchiveEvents, BucketOrder, TimedEvent, Window, dry_run_archive, dry_run_events,
+    with_replay_name,
+};
 use sluice_router::table::RuleTable;
 
 use crate::input;
@@ -87,14 +89,8 @@ pub fn run(options: &ReplayOptions) -> Result<ExitCode> {
     let bus = source.bus().to_string();
     let table = replay_table(options, &bus)?;
 
-    let (sender, receiver) = sync_channel::<Batch>(options.threads.max(1) * 2);
-    let read = Arc::new(AtomicU64::new(0));
-    let name = options.name.clone();
-    let lateness = options.lateness_seconds;
-    let counter = read.clone();
-    let reader =
-        std::thread::spawn(move || source.read(window, &name, lateness, &sender, &counter));
     let began = Instant::now();
+    let read = Arc::new(AtomicU64::new(0));
     let progress = routing::progress_bar();
     let ticker = progress.clone().map(|bar| {
         let read = read.clone();
@@ -105,23 +101,31 @@ pub fn run(options: &ReplayOptions) -> Result<ExitCode> {
             }
         })
     });
-
     let outcome = if options.dry_run {
-        dry_run(options, &table, &bus, receiver)
+        dry_run(options, source, window, &table, &bus, &read)
     } else {
-        deliver(options, table, &bus, receiver)
+        let (sender, receiver) = sync_channel::<Batch>(options.threads.max(1) * 2);
+        let name = options.name.clone();
+        let lateness = options.lateness_seconds;
+        let counter = read.clone();
+        let reader =
+            std::thread::spawn(move || source.read(window, &name, lateness, &sender, &counter));
+        let delivered = deliver(options, table, &bus, receiver);
+        let totals = reader
+            .join()
+            .map_err(|_| anyhow!("the archive reader stopped unexpectedly"))?;
+        totals.and_then(|totals| {
+            delivered.map(|(rules, matched, failures)| (totals, rules, matched, failures))
+        })
     };
-    let totals = reader
-        .join()
-        .map_err(|_| anyhow!("the archive reader stopped unexpectedly"))??;
     if let Some(bar) = &progress {
         bar.finish_and_clear();
     }
     if let Some(ticker) = ticker {
         let _ = ticker.join();
     }
+    let (totals, rules, matched, failures) = outcome?;
     let seconds = began.elapsed().as_secs_f64();
-    let (rules, matched, failures) = outcome?;
     let summary = Summary {
         replay: &options.name,
         dry_run: options.dry_run,
@@ -284,74 +288,92 @@ impl Source {
 
 type Outcome = Result<(serde_json::Value, u64, usize)>;
 
-/// Matches on every core and counts per rule, delivering nothing.
+/// Counts what each rule would receive, matching on every core; delivers nothing.
 fn dry_run(
     options: &ReplayOptions,
+    source: Source,
+    window: Window,
     table: &RuleTable,
     bus: &str,
-    receiver: Receiver<Batch>,
-) -> Outcome {
-    let rules: Vec<Arc<Rule>> = table.rules().cloned().collect();
-    let receiver = Mutex::new(receiver);
-    let workers = options.threads.max(1);
-    let tallies: Vec<(BTreeMap<String, u64>, u64)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                let receiver = &receiver;
-                scope.spawn(move || {
-                    let mut scratch = table.scratch();
-                    let mut matched_rules = Vec::new();
-                    let mut per_rule: BTreeMap<String, u64> = BTreeMap::new();
-                    let mut matched = 0u64;
-                    loop {
-                        let batch = {
-                            let Ok(guard) = receiver.lock() else { break };
-                            match guard.recv() {
-                                Ok(batch) => batch,
-                                Err(_) => break,
+    read: &AtomicU64,
+) -> Result<(ReadTotals, serde_json::Value, u64, usize)> {
+    let threads = options.threads.max(1);
+    let mut late_events = 0;
+    let counts = match source {
+        Source::Archive(archive) => {
+            dry_run_archive(&archive, window, &options.name, table, bus, threads, read)?
+        }
+        Source::Files { paths, .. } => {
+            let mut order = BucketOrder::new(options.lateness_seconds);
+            let mut failure = None;
+            let mut ready = std::collections::VecDeque::new();
+            let mut lines = paths.iter().map(|path| {
+                input::open_events(path, Arc::new(AtomicU64::new(0))).map(|r| (path.clone(), r))
+            });
+            let mut current: Option<(String, Box<dyn BufRead + Send>)> = None;
+            let mut finished = false;
+            let events = std::iter::from_fn(|| {
+                loop {
+                    if let Some(event) = ready.pop_front() {
+                        read.fetch_add(1, Ordering::Relaxed);
+                        return Some(Ok(event));
+                    }
+                    if finished {
+                        return None;
+                    }
+                    if current.is_none() {
+                        match lines.next() {
+                            Some(Ok(next)) => current = Some(next),
+                            Some(Err(e)) => {
+                                failure = Some(e);
+                                return None;
                             }
-                        };
-                        for event in batch.events() {
-                            if table
-                                .matching(bus, event, &mut scratch, &mut matched_rules)
-                                .is_err()
-                            {
+                            None => {
+                                ready.extend(order.finish());
+                                finished = true;
                                 continue;
-                            }
-                            if !matched_rules.is_empty() {
-                                matched += 1;
-                            }
-                            for rule in &matched_rules {
-                                match per_rule.get_mut(&rule.name) {
-                                    Some(count) => *count += 1,
-                                    None => {
-                                        per_rule.insert(rule.name.clone(), 1);
-                                    }
-                                }
                             }
                         }
                     }
-                    (per_rule, matched)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_default())
-            .collect()
-    });
-    let mut per_rule: BTreeMap<String, u64> = rules.iter().map(|r| (r.name.clone(), 0)).collect();
-    let mut matched = 0;
-    for (counts, m) in tallies {
-        matched += m;
-        for (name, count) in counts {
-            *per_rule.entry(name).or_default() += count;
+                    let Some((path, reader)) = current.as_mut() else {
+                        continue;
+                    };
+                    let mut line = Vec::new();
+                    match reader.read_until(b'\n', &mut line) {
+                        Ok(0) => current = None,
+                        Ok(_) => {
+                            let event = line.trim_ascii();
+                            if event.is_empty() {
+                                continue;
+                            }
+                            let envelope = read_envelope(event);
+                            let Some(time) = envelope.and_then(|e| e.time) else {
+                                eprintln!(
+                                    "sluice: {path}: skipped an event without an RFC 3339 \"time\""
+                                );
+                                continue;
+                            };
+                            if envelope.is_some_and(|e| e.replayed) || !window.contains(time) {
+                                continue;
+                            }
+                            ready.extend(order.push(time, event.to_vec()));
+                        }
+                        Err(e) => return Some(Err(e)),
+                    }
+                }
+            });
+            let counts = dry_run_events(events, &options.name, table, bus, threads)?;
+            late_events = order.late_events;
+            if let Some(e) = failure {
+                return Err(e);
+            }
+            counts
         }
-    }
-    let rules_json: serde_json::Map<String, serde_json::Value> = rules
-        .iter()
+    };
+    let rules_json: serde_json::Map<String, serde_json::Value> = table
+        .rules()
         .map(|rule| {
-            let count = per_rule.get(&rule.name).copied().unwrap_or(0);
+            let count = counts.per_rule.get(&rule.name).copied().unwrap_or(0);
             let targets: serde_json::Map<String, serde_json::Value> = rule
                 .targets
                 .iter()
@@ -368,7 +390,16 @@ fn dry_run(
             )
         })
         .collect();
-    Ok((serde_json::Value::Object(rules_json), matched, 0))
+    let totals = ReadTotals {
+        events: counts.events,
+        late_events,
+    };
+    Ok((
+        totals,
+        serde_json::Value::Object(rules_json),
+        counts.matched,
+        0,
+    ))
 }
 
 /// Routes every event, in order, through the router to the real targets.

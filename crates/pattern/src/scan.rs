@@ -13,7 +13,9 @@
 //! and stops as soon as every path a rule names has been read outside arrays.
 
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 
+use crate::automaton::values::KeyHasher;
 use crate::error::EventError;
 use crate::json;
 use crate::number;
@@ -78,21 +80,36 @@ struct Edge {
 }
 
 /// The last eight bytes of a key (zero-padded when shorter).
+#[inline]
 fn pack_tail(key: &[u8]) -> u64 {
-    pack_head(&key[key.len().saturating_sub(8)..])
+    match key.last_chunk::<8>() {
+        Some(chunk) => u64::from_le_bytes(*chunk),
+        None => pack_short(key),
+    }
 }
 
+/// The first eight bytes of a key (zero-padded when shorter).
+#[inline]
 fn pack_head(key: &[u8]) -> u64 {
-    let mut bytes = [0u8; 8];
-    let n = key.len().min(8);
-    bytes[..n].copy_from_slice(&key[..n]);
-    u64::from_le_bytes(bytes)
+    match key.first_chunk::<8>() {
+        Some(chunk) => u64::from_le_bytes(*chunk),
+        None => pack_short(key),
+    }
+}
+
+/// A key of fewer than eight bytes, little-endian, zero-padded (a loop,
+/// not a variable-length copy, which would call `memcpy`).
+#[inline]
+fn pack_short(key: &[u8]) -> u64 {
+    key.iter()
+        .enumerate()
+        .fold(0u64, |word, (i, byte)| word | u64::from(*byte) << (8 * i))
 }
 
 #[derive(Clone, Debug)]
 struct PathNode {
     small: Vec<Edge>,
-    big: Option<HashMap<Box<[u8]>, u32>>,
+    big: Option<HashMap<Box<[u8]>, u32, BuildHasherDefault<KeyHasher>>>,
     field: u32,
     has_children: bool,
     /// The node of the path without its last segment (`NIL` for the root).

@@ -189,11 +189,28 @@ pub struct Envelope {
 /// ```
 /// use sluice_router::archive::read_envelope;
 /// let e = read_envelope(br#"{"id":"1","time":"2026-11-25T10:00:00Z","region":"us-east-1","detail":{}}"#).unwrap();
-/// assert_eq!(e.time, Some(1_764_064_800));
-/// assert_eq!(e.after_region, Some(58));
+/// assert_eq!(e.time, Some(1_795_600_800));
+/// assert_eq!(e.after_region, Some(60));
 /// assert!(!e.replayed);
 /// ```
 pub fn read_envelope(event: &[u8]) -> Option<Envelope> {
+    read_members(event, false)
+}
+
+/// Like [`read_envelope`], but stops once `time` and `region` are read, so
+/// `replayed` is only known if `replay-name` came before them. For events
+/// known not to be replays (an archive's), this reads only the envelope.
+///
+/// ```
+/// use sluice_router::archive::read_time_and_region;
+/// let e = read_time_and_region(br#"{"time":"2026-11-25T10:00:00Z","region":"eu-west-1","detail":{"big":[1,2,3]}}"#).unwrap();
+/// assert_eq!(e.after_region, Some(51));
+/// ```
+pub fn read_time_and_region(event: &[u8]) -> Option<Envelope> {
+    read_members(event, true)
+}
+
+fn read_members(event: &[u8], stop_early: bool) -> Option<Envelope> {
     let mut envelope = Envelope {
         time: None,
         replayed: false,
@@ -232,6 +249,9 @@ pub fn read_envelope(event: &[u8]) -> Option<Envelope> {
             b"region" => envelope.after_region = Some(at),
             b"replay-name" => envelope.replayed = true,
             _ => {}
+        }
+        if stop_early && envelope.time.is_some() && envelope.after_region.is_some() {
+            return Some(envelope);
         }
     }
 }

@@ -12,8 +12,9 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 use std::io::{self, BufRead};
 
-use crate::archive::{Archive, Segment, read_envelope};
+use crate::archive::{Archive, Envelope, Segment, read_envelope, read_time_and_region};
 use crate::model::ValidationError;
+use crate::table::RuleTable;
 
 /// A replay's time window: `start <= time < end` (seconds since the epoch).
 ///
@@ -59,19 +60,37 @@ impl Window {
 /// ```
 pub fn with_replay_name(event: &[u8], name: &str) -> Option<Vec<u8>> {
     let envelope = read_envelope(event)?;
-    let member = format!("\"replay-name\":{}", serde_json::Value::from(name));
+    let member = replay_member(name);
     let mut out = Vec::with_capacity(event.len() + member.len() + 2);
+    insert_replay_name(event, &envelope, &member, &mut out)?;
+    Some(out)
+}
+
+/// The member `"replay-name":"NAME"` as bytes.
+pub fn replay_member(name: &str) -> Vec<u8> {
+    format!("\"replay-name\":{}", serde_json::Value::from(name)).into_bytes()
+}
+
+/// Writes `event` with `member` (see [`replay_member`]) added into `out`
+/// (cleared first), given the event's envelope.
+pub fn insert_replay_name(
+    event: &[u8],
+    envelope: &Envelope,
+    member: &[u8],
+    out: &mut Vec<u8>,
+) -> Option<()> {
+    out.clear();
     match envelope.after_region {
         Some(at) => {
             out.extend_from_slice(&event[..at]);
             out.push(b',');
-            out.extend_from_slice(member.as_bytes());
+            out.extend_from_slice(member);
             out.extend_from_slice(&event[at..]);
         }
         None => {
             let open = event.iter().position(|b| *b == b'{')?;
             out.extend_from_slice(&event[..=open]);
-            out.extend_from_slice(member.as_bytes());
+            out.extend_from_slice(member);
             let rest = &event[open + 1..];
             if rest.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'}') {
                 out.push(b',');
@@ -79,7 +98,7 @@ pub fn with_replay_name(event: &[u8], name: &str) -> Option<Vec<u8>> {
             out.extend_from_slice(rest);
         }
     }
-    Some(out)
+    Some(())
 }
 
 /// One event read for replay.
@@ -111,12 +130,14 @@ impl Cursor {
             if event.is_empty() {
                 continue;
             }
-            let time = read_envelope(event).and_then(|e| e.time).ok_or_else(|| {
-                io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("segment {}: an event without a valid time", self.segment),
-                )
-            })?;
+            let time = read_time_and_region(event)
+                .and_then(|e| e.time)
+                .ok_or_else(|| {
+                    io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!("segment {}: an event without a valid time", self.segment),
+                    )
+                })?;
             self.next = Some(TimedEvent {
                 time,
                 event: event.to_vec(),
@@ -312,5 +333,301 @@ impl BucketOrder {
     /// Events held now.
     pub fn held(&self) -> usize {
         self.buckets.values().map(Vec::len).sum()
+    }
+}
+
+/// What a replay without delivery found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReplayCounts {
+    /// Events in the window.
+    pub events: u64,
+    /// Events that matched at least one rule.
+    pub matched: u64,
+    /// Events matched, by rule name.
+    pub per_rule: std::collections::BTreeMap<String, u64>,
+    /// Events whose time was unreadable, or that were not JSON objects.
+    pub unreadable: u64,
+}
+
+impl ReplayCounts {
+    fn add(&mut self, other: ReplayCounts) {
+        self.events += other.events;
+        self.matched += other.matched;
+        self.unreadable += other.unreadable;
+        for (name, count) in other.per_rule {
+            *self.per_rule.entry(name).or_default() += count;
+        }
+    }
+}
+
+/// Counts one worker's events: marks each with `replay-name` and matches it.
+struct Counter<'t> {
+    table: &'t RuleTable,
+    bus: &'t str,
+    mark: bool,
+    member: Vec<u8>,
+    scratch: crate::table::Scratch,
+    buffer: Vec<u8>,
+    slots: Vec<u64>,
+    names: Vec<Option<String>>,
+    counts: ReplayCounts,
+}
+
+impl<'t> Counter<'t> {
+    fn new(table: &'t RuleTable, bus: &'t str, name: &str) -> Counter<'t> {
+        let slots = table.match_slots(bus);
+        // Marking an event only changes what matches when some pattern
+        // names `replay-name`; otherwise the copy is skipped.
+        let mark = table.rules().any(|r| {
+            r.event_pattern
+                .as_deref()
+                .is_some_and(|p| p.contains("replay-name"))
+        });
+        Counter {
+            table,
+            bus,
+            mark,
+            member: replay_member(name),
+            scratch: table.scratch(),
+            buffer: Vec::new(),
+            slots: vec![0; slots],
+            names: vec![None; slots],
+            counts: ReplayCounts::default(),
+        }
+    }
+
+    /// One archived event whose envelope is already read.
+    fn count(&mut self, event: &[u8], envelope: &Envelope) {
+        if self.mark
+            && insert_replay_name(event, envelope, &self.member, &mut self.buffer).is_none()
+        {
+            self.counts.unreadable += 1;
+            return;
+        }
+        self.counts.events += 1;
+        let (slots, names) = (&mut self.slots, &mut self.names);
+        let mut any = false;
+        let marked = if self.mark { &self.buffer[..] } else { event };
+        let result =
+            self.table
+                .for_each_match(self.bus, marked, &mut self.scratch, |slot, rule| {
+                    any = true;
+                    if slot >= slots.len() {
+                        slots.resize(slot + 1, 0);
+                        names.resize(slot + 1, None);
+                    }
+                    slots[slot] += 1;
+                    if names[slot].is_none() {
+                        names[slot] = Some(rule.name.clone());
+                    }
+                });
+        if result.is_err() {
+            self.counts.unreadable += 1;
+        } else if any {
+            self.counts.matched += 1;
+        }
+    }
+
+    fn finish(mut self) -> ReplayCounts {
+        for (slot, count) in self.slots.iter().enumerate() {
+            if let Some(name) = &self.names[slot] {
+                *self.counts.per_rule.entry(name.clone()).or_default() += count;
+            }
+        }
+        self.counts
+    }
+}
+
+/// Replays an archive's window without delivering: every event is marked
+/// with `replay-name` and matched against `table`'s rules on `bus`, on
+/// `threads` threads that each take whole segments (the counts do not
+/// depend on order, so segments need no merge). `progress` counts events
+/// as they are read.
+pub fn dry_run_archive(
+    archive: &Archive,
+    window: Window,
+    name: &str,
+    table: &RuleTable,
+    bus: &str,
+    threads: usize,
+    progress: &std::sync::atomic::AtomicU64,
+) -> io::Result<ReplayCounts> {
+    let segments = archive.segments_between(window.start, window.end);
+    // Archived events were checked when they were archived.
+    let table = &table
+        .clone()
+        .with_scan_mode(sluice_pattern::ScanMode::EarlyExit);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<io::Result<ReplayCounts>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads.max(1))
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut counter = Counter::new(table, bus, name);
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(segment) = segments.get(i) else {
+                            break;
+                        };
+                        let mut read = 0u64;
+                        for_each_line(archive.open_segment(segment)?, |event| {
+                            read += 1;
+                            match read_time_and_region(event) {
+                                Some(envelope) => match envelope.time {
+                                    Some(time) if window.contains(time) => {
+                                        counter.count(event, &envelope)
+                                    }
+                                    Some(_) => {}
+                                    None => counter.counts.unreadable += 1,
+                                },
+                                None => counter.counts.unreadable += 1,
+                            }
+                        })?;
+                        progress.fetch_add(read, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    Ok(counter.finish())
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| {
+                w.join()
+                    .unwrap_or_else(|_| Err(io::Error::other("a replay worker stopped")))
+            })
+            .collect()
+    });
+    let mut total = ReplayCounts::default();
+    for result in results {
+        total.add(result?);
+    }
+    Ok(total)
+}
+
+/// Replays ordered events (already in the window) without delivering,
+/// matching on `threads` threads fed by the calling thread.
+pub fn dry_run_events(
+    events: impl Iterator<Item = io::Result<TimedEvent>>,
+    name: &str,
+    table: &RuleTable,
+    bus: &str,
+    threads: usize,
+) -> io::Result<ReplayCounts> {
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<TimedEvent>>(threads.max(1) * 2);
+    let receiver = std::sync::Mutex::new(receiver);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads.max(1))
+            .map(|_| {
+                let receiver = &receiver;
+                scope.spawn(move || {
+                    let mut counter = Counter::new(table, bus, name);
+                    loop {
+                        let batch = match receiver.lock() {
+                            Ok(guard) => match guard.recv() {
+                                Ok(batch) => batch,
+                                Err(_) => break,
+                            },
+                            Err(_) => break,
+                        };
+                        for event in &batch {
+                            match read_envelope(&event.event) {
+                                Some(envelope) => counter.count(&event.event, &envelope),
+                                None => counter.counts.unreadable += 1,
+                            }
+                        }
+                    }
+                    counter.finish()
+                })
+            })
+            .collect();
+        let mut batch = Vec::with_capacity(4096);
+        let mut failure = None;
+        for event in events {
+            match event {
+                Ok(event) => batch.push(event),
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+            if batch.len() == 4096 && sender.send(std::mem::take(&mut batch)).is_err() {
+                break;
+            }
+        }
+        if !batch.is_empty() {
+            let _ = sender.send(batch);
+        }
+        drop(sender);
+        let mut total = ReplayCounts::default();
+        for worker in workers {
+            total.add(worker.join().unwrap_or_default());
+        }
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(total),
+        }
+    })
+}
+
+/// Calls `line` with every non-blank line of `reader` (without its line
+/// end), straight from the reader's buffer; only a line that straddles two
+/// buffer fills is copied.
+fn for_each_line(mut reader: impl BufRead, mut line: impl FnMut(&[u8])) -> io::Result<()> {
+    let mut carry: Vec<u8> = Vec::new();
+    let mut emit = |bytes: &[u8]| {
+        let bytes = bytes.trim_ascii();
+        if !bytes.is_empty() {
+            line(bytes);
+        }
+    };
+    loop {
+        let buffer = reader.fill_buf()?;
+        if buffer.is_empty() {
+            emit(&carry);
+            return Ok(());
+        }
+        let length = buffer.len();
+        let mut start = 0;
+        if !carry.is_empty() {
+            match memchr::memchr(b'\n', buffer) {
+                Some(end) => {
+                    carry.extend_from_slice(&buffer[..end]);
+                    emit(&carry);
+                    carry.clear();
+                    start = end + 1;
+                }
+                None => {
+                    carry.extend_from_slice(buffer);
+                    reader.consume(length);
+                    continue;
+                }
+            }
+        }
+        let base = start;
+        for offset in memchr::memchr_iter(b'\n', &buffer[base..]) {
+            let end = base + offset;
+            emit(&buffer[start..end]);
+            start = end + 1;
+        }
+        carry.extend_from_slice(&buffer[start..]);
+        reader.consume(length);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_split_across_buffer_fills() {
+        let text = b"a\n\nbb\r\n  ccc\nlast";
+        for capacity in 1..8 {
+            let reader = io::BufReader::with_capacity(capacity, &text[..]);
+            let mut lines = Vec::new();
+            for_each_line(reader, |l| {
+                lines.push(String::from_utf8(l.to_vec()).unwrap())
+            })
+            .unwrap();
+            assert_eq!(lines, ["a", "bb", "ccc", "last"], "capacity {capacity}");
+        }
     }
 }

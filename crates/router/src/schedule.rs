@@ -76,7 +76,7 @@ impl RateUnit {
 /// ```
 /// use sluice_router::schedule::Schedule;
 /// let schedule = Schedule::parse("cron(0/30 20-23 ? * MON-FRI *)").unwrap();
-/// // 2026-11-25T19:00:00Z is a Wednesday.
+/// // 2025-11-25T19:00:00Z is a Tuesday.
 /// assert_eq!(schedule.next_after(1_764_097_200), Some(1_764_100_800)); // 20:00
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -28,6 +28,9 @@ const READ_ONLY_MANAGEMENT_EVENT: &str = r#"{"detail-type": ["AWS API Call via C
 #[derive(Clone, Default)]
 pub struct RuleTable {
     buses: HashMap<String, BusRules>,
+    /// How events are scanned; `Validating` unless set with
+    /// [`RuleTable::with_scan_mode`].
+    early_exit: bool,
 }
 
 #[derive(Clone)]
@@ -48,9 +51,14 @@ pub struct Scratch {
 }
 
 impl BusRules {
-    fn new() -> BusRules {
+    fn new(early_exit: bool) -> BusRules {
+        let mode = if early_exit {
+            ScanMode::EarlyExit
+        } else {
+            ScanMode::Validating
+        };
         let matcher = Matcher::builder()
-            .configure(Config::new().scan_mode(ScanMode::Validating))
+            .configure(Config::new().scan_mode(mode))
             .build([READ_ONLY_MANAGEMENT_EVENT])
             .expect("the built-in CloudTrail pattern is valid");
         BusRules {
@@ -111,12 +119,31 @@ impl RuleTable {
         Ok(table)
     }
 
+    /// The same rules, matching events in `mode`. `EarlyExit` skips the
+    /// parts of an event no rule reads without checking them: use it only
+    /// for events already known to be valid JSON (an archive's, say).
+    pub fn with_scan_mode(self, mode: ScanMode) -> RuleTable {
+        let early_exit = mode == ScanMode::EarlyExit;
+        if early_exit == self.early_exit {
+            return self;
+        }
+        let mut table = RuleTable {
+            buses: HashMap::new(),
+            early_exit,
+        };
+        for rule in self.rules() {
+            // The rules were compiled once already, so this cannot fail.
+            let _ = table.put(Rule::clone(rule));
+        }
+        table
+    }
+
     /// Adds a rule, or replaces the rule of the same name on its bus (as
     /// PutRule does).
     pub fn put(&mut self, rule: Rule) -> Result<(), ValidationError> {
         self.buses
             .entry(rule.bus.clone())
-            .or_insert_with(BusRules::new)
+            .or_insert_with(|| BusRules::new(self.early_exit))
             .insert(Arc::new(rule))
     }
 
@@ -152,6 +179,42 @@ impl RuleTable {
         Scratch::default()
     }
 
+    /// Calls `found` with each enabled rule of `bus` that `event` matches
+    /// and a number for it that is dense and stable within this table and bus
+    /// (for counting in a `Vec`), without cloning the rule. The same
+    /// CloudTrail rule as [`RuleTable::matching`] applies.
+    pub fn for_each_match(
+        &self,
+        bus: &str,
+        event: &[u8],
+        scratch: &mut Scratch,
+        mut found: impl FnMut(usize, &Arc<Rule>),
+    ) -> Result<(), EventError> {
+        let Some(rules) = self.buses.get(bus) else {
+            let probe = BusRules::new(self.early_exit);
+            return probe
+                .matcher
+                .matches_with(&mut scratch.cache, event, &mut scratch.hits);
+        };
+        rules
+            .matcher
+            .matches_with(&mut scratch.cache, event, &mut scratch.hits)?;
+        let read_only = scratch.hits.contains(rules.read_only_probe);
+        for id in scratch.hits.iter() {
+            if let Some(Some(rule)) = rules.by_id.get(id.index())
+                && (!read_only || rule.state == RuleState::EnabledWithAllCloudTrailManagementEvents)
+            {
+                found(id.index(), rule);
+            }
+        }
+        Ok(())
+    }
+
+    /// The largest number [`RuleTable::for_each_match`] gives on `bus`, plus one.
+    pub fn match_slots(&self, bus: &str) -> usize {
+        self.buses.get(bus).map_or(0, |b| b.by_id.len())
+    }
+
     /// The enabled rules of `bus` that `event` matches, in `out` (cleared
     /// first). Read-only CloudTrail management events reach only rules in
     /// state `ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS`.
@@ -165,7 +228,7 @@ impl RuleTable {
         out.clear();
         let Some(rules) = self.buses.get(bus) else {
             // An unknown bus has no rules, but the event must still be valid.
-            let probe = BusRules::new();
+            let probe = BusRules::new(self.early_exit);
             return probe
                 .matcher
                 .matches_with(&mut scratch.cache, event, &mut scratch.hits);

@@ -21,7 +21,7 @@ fn event(id: u32, time: i64, source: &str) -> String {
     )
 }
 
-const T0: i64 = 1_764_064_800; // 2026-11-25T10:00:00Z
+const T0: i64 = 1_764_064_800; // 2025-11-25T10:00:00Z
 
 #[test]
 fn segments_are_sorted_indexed_and_merged_in_time_order() {

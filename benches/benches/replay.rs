@@ -1,0 +1,142 @@
+//! Replay without delivery (`sluice replay --dry-run`) of a generated
+//! archive of Image Builder events, end to end: decompression, envelope
+//! reading, `replay-name` marking and matching, on every core. The archive
+//! (10 M events by default; `SLUICE_REPLAY_EVENTS` changes it) is generated
+//! once and kept under `target/`. Expected counts come from the generated
+//! text itself and are checked before timing.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use sluice_router::archive::{Archive, ArchiveDefinition, ArchiveWriter};
+use sluice_router::load::{Parameters, load_rules};
+use sluice_router::model::Environment;
+use sluice_router::replay::{Window, dry_run_archive};
+use sluice_router::table::RuleTable;
+
+/// 2026-09-14T00:00:00Z
+const START: i64 = 1_789_344_000;
+
+fn repository() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+#[derive(Default, Debug, Clone, Copy, PartialEq, Eq)]
+struct Expected {
+    events: u64,
+    failed: u64,
+    available: u64,
+    critical: u64,
+}
+
+/// What the example routes should match, read from the event text.
+fn classify(event: &str, expected: &mut Expected) {
+    expected.events += 1;
+    if event.contains(r#""state":{"status":"FAILED""#) {
+        expected.failed += 1;
+    }
+    if event.contains(r#""state":{"status":"AVAILABLE"}"#) {
+        expected.available += 1;
+    }
+    if let Some(at) = event.find(r#""critical":"#) {
+        let digit = event.as_bytes()[at + 11];
+        if digit != b'0' {
+            expected.critical += 1;
+        }
+    }
+}
+
+/// Generates the archive unless it is already there; returns its directory
+/// and the expected counts.
+fn archive(events: usize) -> (PathBuf, Expected) {
+    let root = repository().join(format!("target/replay-bench/{events}"));
+    let dir = root.join("image-events");
+    let mut expected = Expected::default();
+    for event in sluice_benches::imagebuilder::events(42, START, events) {
+        classify(&event, &mut expected);
+    }
+    if !dir.join("index.jsonl").exists() {
+        let _ = std::fs::remove_dir_all(&root);
+        let definition = ArchiveDefinition::new("image-events", "default", None, 0).expect("valid");
+        let mut writer = ArchiveWriter::open(&root, definition).expect("archive directory");
+        for event in sluice_benches::imagebuilder::events(42, START, events) {
+            writer
+                .append(event.as_bytes())
+                .expect("generated events archive");
+        }
+        writer.flush().expect("last segment");
+    }
+    (dir, expected)
+}
+
+fn replay(c: &mut Criterion) {
+    let events: usize = std::env::var("SLUICE_REPLAY_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000_000);
+    let (dir, expected) = archive(events);
+    let archive = Archive::open(Path::new(&dir)).expect("archive opens");
+    let rules = load_rules(
+        &repository().join("examples/imagebuilder/routes.json"),
+        &Parameters::default(),
+        &Environment::default(),
+    )
+    .expect("example routes load");
+    let table = RuleTable::new(rules).expect("example routes compile");
+    let window = Window::new(START, START + 400 * 86_400).expect("window");
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let run = || {
+        dry_run_archive(
+            &archive,
+            window,
+            "bench",
+            &table,
+            "default",
+            threads,
+            &AtomicU64::new(0),
+        )
+        .expect("replay reads the archive")
+    };
+    let counts = run();
+    assert_eq!(counts.events, expected.events);
+    assert_eq!(
+        counts
+            .per_rule
+            .get("image-failed-to-sns")
+            .copied()
+            .unwrap_or(0),
+        expected.failed
+    );
+    assert_eq!(
+        counts
+            .per_rule
+            .get("image-available-to-lambda")
+            .copied()
+            .unwrap_or(0),
+        expected.available
+    );
+    assert_eq!(
+        counts
+            .per_rule
+            .get("critical-cves-to-sqs")
+            .copied()
+            .unwrap_or(0),
+        expected.critical
+    );
+    eprintln!(
+        "replay bench: {expected:?}, {} segments",
+        archive.segments().len()
+    );
+
+    let mut group = c.benchmark_group("replay");
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(60));
+    group.throughput(Throughput::Elements(events as u64));
+    group.bench_function(format!("dry-run/{events}"), |b| b.iter(run));
+    group.finish();
+}
+
+criterion_group!(benches, replay);
+criterion_main!(benches);
