@@ -71,6 +71,38 @@ fn archive(events: usize) -> (PathBuf, Expected) {
     (dir, expected)
 }
 
+/// Reads every segment through its decoder on `threads` threads.
+fn decompress_only(archive: &Archive, threads: usize) -> u64 {
+    use std::io::BufRead;
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut bytes = 0u64;
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(segment) = archive.segments().get(i) else {
+                            break;
+                        };
+                        let mut reader = archive.open_segment(segment).expect("segment opens");
+                        loop {
+                            let length = reader.fill_buf().expect("segment reads").len();
+                            if length == 0 {
+                                break;
+                            }
+                            bytes += length as u64;
+                            reader.consume(length);
+                        }
+                    }
+                    bytes
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap_or(0)).sum()
+    })
+}
+
 fn replay(c: &mut Criterion) {
     let events: usize = std::env::var("SLUICE_REPLAY_EVENTS")
         .ok()
@@ -134,6 +166,11 @@ fn replay(c: &mut Criterion) {
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(60));
     group.throughput(Throughput::Elements(events as u64));
+    // The baseline: the same segments decompressed on the same threads,
+    // nothing else.
+    group.bench_function(format!("baseline-decompress-only/{events}"), |b| {
+        b.iter(|| decompress_only(&archive, threads))
+    });
     group.bench_function(format!("dry-run/{events}"), |b| b.iter(run));
     group.finish();
 }

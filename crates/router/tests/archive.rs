@@ -149,3 +149,49 @@ proptest! {
         prop_assert!(buckets.windows(2).all(|w| w[0] <= w[1]), "{:?}", buckets);
     }
 }
+
+#[test]
+fn dry_runs_see_replay_name_and_respect_the_window() {
+    use sluice_router::load::parse_rules;
+    use sluice_router::model::Environment;
+    use sluice_router::replay::dry_run_archive;
+    use sluice_router::table::RuleTable;
+    use std::sync::atomic::AtomicU64;
+
+    let root = temp_dir("dry-run");
+    let definition = ArchiveDefinition::new("all", "default", None, 0).unwrap();
+    let mut writer = ArchiveWriter::open(&root, definition).unwrap();
+    for i in 0..50u32 {
+        writer
+            .append(event(i, T0 + i64::from(i) * 60, "a").as_bytes())
+            .unwrap();
+        if i % 20 == 19 {
+            writer.flush().unwrap();
+        }
+    }
+    drop(writer);
+    let archive = Archive::open(&root.join("all")).unwrap();
+    let rules = parse_rules(
+        "rules.json",
+        r#"[{"Name": "not-replays", "EventPattern": {"replay-name": [{"exists": false}]}},
+            {"Name": "this-replay", "EventPattern": {"replay-name": ["incident"]}},
+            {"Name": "source-a", "EventPattern": {"source": ["a"]}}]"#,
+        &Default::default(),
+        &Environment::default(),
+    )
+    .unwrap();
+    let table = RuleTable::new(rules).unwrap();
+    let window = Window::new(T0 + 600, T0 + 1800).unwrap();
+    let progress = AtomicU64::new(0);
+    let counts = dry_run_archive(
+        &archive, window, "incident", &table, "default", 3, &progress,
+    )
+    .unwrap();
+    assert_eq!(counts.events, 20);
+    assert_eq!(counts.matched, 20);
+    assert_eq!(counts.per_rule.get("not-replays"), None);
+    assert_eq!(counts.per_rule["this-replay"], 20);
+    assert_eq!(counts.per_rule["source-a"], 20);
+    // Only the two segments that overlap the window are read.
+    assert_eq!(progress.load(std::sync::atomic::Ordering::Relaxed), 40);
+}
