@@ -689,7 +689,7 @@ fn main_job_replays_the_bundled_archive() {
 /// reach the target, each carrying `replay-name` (replay injects in time
 /// order; like EventBridge, delivery order is not guaranteed).
 #[test]
-fn replay_delivers_marked_events_in_time_order() {
+fn replay_delivers_the_windows_events_marked_with_replay_name() {
     let Ok(endpoint) = std::env::var("SLUICE_MOTO_ENDPOINT") else {
         eprintln!("SLUICE_MOTO_ENDPOINT is not set: run through scripts/with-moto");
         return;
