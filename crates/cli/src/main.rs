@@ -11,6 +11,7 @@ mod matching;
 mod replaying;
 mod routing;
 mod rules;
+mod scheduling;
 
 use std::process::ExitCode;
 
@@ -185,6 +186,18 @@ enum ScheduleCommand {
         #[arg(long, default_value_t = 5)]
         count: usize,
     },
+    /// Fire the scheduled rules of a rules file at their times, until Ctrl-C.
+    Run {
+        /// Rules with targets, as for `route`.
+        #[arg(long)]
+        rules: String,
+        /// Print each delivery (target ARN and payload) instead of making it.
+        #[arg(long)]
+        dry_run: bool,
+        /// Write failed deliveries here (default: stderr).
+        #[arg(long)]
+        failures: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -349,6 +362,14 @@ fn run(command: Command) -> Result<ExitCode> {
                     count,
                 },
         } => schedule_next(&expression, from.as_deref(), count),
+        Command::Schedule {
+            command:
+                ScheduleCommand::Run {
+                    rules,
+                    dry_run,
+                    failures,
+                },
+        } => scheduling::run(&rules, dry_run, failures.as_deref()),
         Command::Match {
             rules,
             events,

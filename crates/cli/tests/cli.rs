@@ -795,3 +795,20 @@ fn replay_delivers_the_windows_events_marked_with_replay_name() {
         ]
     );
 }
+
+#[test]
+fn schedule_run_needs_scheduled_rules() {
+    let out = sluice(&[
+        "schedule",
+        "run",
+        "--rules",
+        &examples("routes.json"),
+        "--dry-run",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("no rule with a ScheduleExpression"),
+        "{}",
+        stderr(&out)
+    );
+}
