@@ -421,18 +421,7 @@ fn route_delivers_through_the_aws_sdk_and_reports_what_failed() {
     };
     let suffix = std::process::id();
     let queue = format!("cli-image-failures-{suffix}");
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let sqs = runtime.block_on(async {
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(&endpoint)
-            .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_sqs::config::Credentials::new(
-                "test", "test", None, None, "moto",
-            ))
-            .load()
-            .await;
-        aws_sdk_sqs::Client::new(&config)
-    });
+    let (runtime, sqs) = moto_sqs(&endpoint);
     let url = runtime.block_on(async {
         sqs.create_queue()
             .queue_name(&queue)
@@ -465,13 +454,7 @@ fn route_delivers_through_the_aws_sdk_and_reports_what_failed() {
             failures.to_str().unwrap(),
             &examples("events.jsonl"),
         ])
-        .env("AWS_ENDPOINT_URL", &endpoint)
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", dir.join("no-config"))
-        .env("AWS_SHARED_CREDENTIALS_FILE", dir.join("no-credentials"))
+        .envs(moto_env(&endpoint, &dir))
         .output()
         .unwrap();
     // The missing queue's deliveries have no dead-letter queue: exit 2.
@@ -695,18 +678,7 @@ fn replay_delivers_the_windows_events_marked_with_replay_name() {
         return;
     };
     let queue = format!("cli-replay-{}.fifo", std::process::id());
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let sqs = runtime.block_on(async {
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(&endpoint)
-            .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_sqs::config::Credentials::new(
-                "test", "test", None, None, "moto",
-            ))
-            .load()
-            .await;
-        aws_sdk_sqs::Client::new(&config)
-    });
+    let (runtime, sqs) = moto_sqs(&endpoint);
     let url = runtime.block_on(async {
         sqs.create_queue()
             .queue_name(&queue)
@@ -745,13 +717,7 @@ fn replay_delivers_the_windows_events_marked_with_replay_name() {
             "--name",
             "moto-replay",
         ])
-        .env("AWS_ENDPOINT_URL", &endpoint)
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", dir.join("no-config"))
-        .env("AWS_SHARED_CREDENTIALS_FILE", dir.join("no-credentials"))
+        .envs(moto_env(&endpoint, &dir))
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -811,4 +777,36 @@ fn schedule_run_needs_scheduled_rules() {
         "{}",
         stderr(&out)
     );
+}
+
+/// A tokio runtime and an SQS client for moto server at `endpoint`.
+fn moto_sqs(endpoint: &str) -> (tokio::runtime::Runtime, aws_sdk_sqs::Client) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let sqs = runtime.block_on(async {
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(endpoint)
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+                "test", "test", None, None, "moto",
+            ))
+            .load()
+            .await;
+        aws_sdk_sqs::Client::new(&config)
+    });
+    (runtime, sqs)
+}
+
+/// The environment that points `sluice` at moto server, with no profile
+/// or instance metadata in the way.
+fn moto_env(endpoint: &str, dir: &Path) -> Vec<(String, String)> {
+    let path = |name: &str| dir.join(name).to_string_lossy().into_owned();
+    vec![
+        ("AWS_ENDPOINT_URL".into(), endpoint.into()),
+        ("AWS_REGION".into(), "us-east-1".into()),
+        ("AWS_ACCESS_KEY_ID".into(), "test".into()),
+        ("AWS_SECRET_ACCESS_KEY".into(), "test".into()),
+        ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
+        ("AWS_CONFIG_FILE".into(), path("no-config")),
+        ("AWS_SHARED_CREDENTIALS_FILE".into(), path("no-credentials")),
+    ]
 }

@@ -226,25 +226,7 @@ impl RuleTable {
         out: &mut Vec<Arc<Rule>>,
     ) -> Result<(), EventError> {
         out.clear();
-        let Some(rules) = self.buses.get(bus) else {
-            // An unknown bus has no rules, but the event must still be valid.
-            let probe = BusRules::new(self.early_exit);
-            return probe
-                .matcher
-                .matches_with(&mut scratch.cache, event, &mut scratch.hits);
-        };
-        rules
-            .matcher
-            .matches_with(&mut scratch.cache, event, &mut scratch.hits)?;
-        let read_only = scratch.hits.contains(rules.read_only_probe);
-        for id in scratch.hits.iter() {
-            if let Some(Some(rule)) = rules.by_id.get(id.index())
-                && (!read_only || rule.state == RuleState::EnabledWithAllCloudTrailManagementEvents)
-            {
-                out.push(rule.clone());
-            }
-        }
-        Ok(())
+        self.for_each_match(bus, event, scratch, |_, rule| out.push(rule.clone()))
     }
 }
 

@@ -25,6 +25,54 @@ pub(crate) struct Batcher {
     max_bytes: usize,
 }
 
+/// Builds one request entry per delivery (entry ids are the deliveries'
+/// positions); a delivery whose entry cannot be built gets its error in
+/// `results`.
+pub(crate) fn entries<E>(
+    deliveries: &[Delivery],
+    results: &mut [Result<(), DeliveryError>],
+    mut entry: impl FnMut(usize, &Delivery) -> Result<E, DeliveryError>,
+) -> Vec<E> {
+    let mut built = Vec::with_capacity(deliveries.len());
+    for (i, delivery) in deliveries.iter().enumerate() {
+        match entry(i, delivery) {
+            Ok(e) => built.push(e),
+            Err(e) => results[i] = Err(e),
+        }
+    }
+    built
+}
+
+/// A failed batch call fails every delivery still pending.
+pub(crate) fn fail_pending(results: &mut [Result<(), DeliveryError>], error: DeliveryError) {
+    for result in results.iter_mut().filter(|r| r.is_ok()) {
+        *result = Err(error.clone());
+    }
+}
+
+/// The failed entries `(id, code, sender fault, message)` of an SQS or SNS
+/// batch call fail their deliveries; an entry that was not the sender's
+/// fault is retryable (a server-side failure).
+pub(crate) fn fail_entries<'a>(
+    results: &mut [Result<(), DeliveryError>],
+    failed: impl IntoIterator<Item = (&'a str, &'a str, bool, Option<&'a str>)>,
+) {
+    for (id, code, sender_fault, message) in failed {
+        let Ok(index) = id.parse::<usize>() else {
+            continue;
+        };
+        let kind = match crate::error::classify_code(Some(code), 400) {
+            sluice_router::dispatch::FailureKind::ClientError if !sender_fault => {
+                sluice_router::dispatch::FailureKind::ServerError
+            }
+            kind => kind,
+        };
+        if let Some(slot) = results.get_mut(index) {
+            *slot = Err(DeliveryError::new(kind, code, message.unwrap_or_default()));
+        }
+    }
+}
+
 /// Bytes a delivery adds to a batch request.
 fn size(delivery: &Delivery) -> usize {
     delivery.payload.len()

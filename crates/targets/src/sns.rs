@@ -6,10 +6,10 @@ use std::sync::Arc;
 use aws_sdk_sns::Client;
 use aws_sdk_sns::types::{MessageAttributeValue, PublishBatchRequestEntry};
 use sluice_router::arn::Arn;
-use sluice_router::dispatch::{BoxFuture, Deliver, Delivery, DeliveryError, FailureKind};
+use sluice_router::dispatch::{BoxFuture, Deliver, Delivery, DeliveryError};
 
-use crate::batch::{Batcher, SendBatch};
-use crate::error::{classify_code, from_sdk, too_large};
+use crate::batch::{Batcher, SendBatch, entries, fail_entries, fail_pending};
+use crate::error::{from_sdk, too_large};
 
 /// Entries in one PublishBatch call.
 pub const MAX_BATCH_ENTRIES: usize = 10;
@@ -67,13 +67,7 @@ impl Topic {
 
     async fn send(&self, deliveries: Vec<Delivery>) -> Vec<Result<(), DeliveryError>> {
         let mut results: Vec<Result<(), DeliveryError>> = vec![Ok(()); deliveries.len()];
-        let mut entries = Vec::with_capacity(deliveries.len());
-        for (i, delivery) in deliveries.iter().enumerate() {
-            match self.entry(i, delivery) {
-                Ok(entry) => entries.push(entry),
-                Err(e) => results[i] = Err(e),
-            }
-        }
+        let entries = entries(&deliveries, &mut results, |i, d| self.entry(i, d));
         if entries.is_empty() {
             return results;
         }
@@ -85,32 +79,14 @@ impl Topic {
             .send()
             .await;
         match sent {
-            Err(e) => {
-                let error = from_sdk(e);
-                for result in results.iter_mut().filter(|r| r.is_ok()) {
-                    *result = Err(error.clone());
-                }
-            }
-            Ok(output) => {
-                for failed in output.failed() {
-                    let Ok(index) = failed.id().parse::<usize>() else {
-                        continue;
-                    };
-                    let kind = match classify_code(Some(failed.code()), 400) {
-                        FailureKind::ClientError if !failed.sender_fault() => {
-                            FailureKind::ServerError
-                        }
-                        kind => kind,
-                    };
-                    if let Some(slot) = results.get_mut(index) {
-                        *slot = Err(DeliveryError::new(
-                            kind,
-                            failed.code(),
-                            failed.message().unwrap_or_default(),
-                        ));
-                    }
-                }
-            }
+            Err(e) => fail_pending(&mut results, from_sdk(e)),
+            Ok(output) => fail_entries(
+                &mut results,
+                output
+                    .failed()
+                    .iter()
+                    .map(|f| (f.id(), f.code(), f.sender_fault(), f.message())),
+            ),
         }
         results
     }

@@ -9,8 +9,8 @@ use sluice_router::arn::Arn;
 use sluice_router::dispatch::{BoxFuture, Deliver, Delivery, DeliveryError, FailureKind};
 use tokio::sync::OnceCell;
 
-use crate::batch::{Batcher, SendBatch};
-use crate::error::{classify_code, from_sdk, too_large};
+use crate::batch::{Batcher, SendBatch, entries, fail_entries, fail_pending};
+use crate::error::{from_sdk, too_large};
 
 /// Entries in one SendMessageBatch call.
 pub const MAX_BATCH_ENTRIES: usize = 10;
@@ -57,13 +57,7 @@ impl Queue {
             Err(e) => return deliveries.iter().map(|_| Err(e.clone())).collect(),
         };
         let mut results: Vec<Result<(), DeliveryError>> = vec![Ok(()); deliveries.len()];
-        let mut entries = Vec::with_capacity(deliveries.len());
-        for (i, delivery) in deliveries.iter().enumerate() {
-            match self.entry(i, delivery) {
-                Ok(entry) => entries.push(entry),
-                Err(e) => results[i] = Err(e),
-            }
-        }
+        let entries = entries(&deliveries, &mut results, |i, d| self.entry(i, d));
         if entries.is_empty() {
             return results;
         }
@@ -75,32 +69,14 @@ impl Queue {
             .send()
             .await;
         match sent {
-            Err(e) => {
-                let error = from_sdk(e);
-                for result in results.iter_mut().filter(|r| r.is_ok()) {
-                    *result = Err(error.clone());
-                }
-            }
-            Ok(output) => {
-                for failed in output.failed() {
-                    let Ok(index) = failed.id().parse::<usize>() else {
-                        continue;
-                    };
-                    let kind = match classify_code(Some(failed.code()), 400) {
-                        FailureKind::ClientError if !failed.sender_fault() => {
-                            FailureKind::ServerError
-                        }
-                        kind => kind,
-                    };
-                    if let Some(slot) = results.get_mut(index) {
-                        *slot = Err(DeliveryError::new(
-                            kind,
-                            failed.code(),
-                            failed.message().unwrap_or_default(),
-                        ));
-                    }
-                }
-            }
+            Err(e) => fail_pending(&mut results, from_sdk(e)),
+            Ok(output) => fail_entries(
+                &mut results,
+                output
+                    .failed()
+                    .iter()
+                    .map(|f| (f.id(), f.code(), f.sender_fault(), f.message())),
+            ),
         }
         results
     }
