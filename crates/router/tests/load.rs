@@ -210,3 +210,54 @@ fn invalid_definitions_get_aws_error_text() {
     assert!(load("not json or yaml: [").is_err());
     assert!(load(r#"{"Something": 1}"#).is_err());
 }
+
+#[test]
+fn archives_from_rules_files_and_templates() {
+    use sluice_router::load::parse_archives;
+    let template = r#"
+Resources:
+  Bus:
+    Type: AWS::Events::EventBus
+    Properties:
+      Name: images
+  ImageEvents:
+    Type: AWS::Events::Archive
+    Properties:
+      SourceArn: !Sub "arn:aws:events:${AWS::Region}:${AWS::AccountId}:event-bus/images"
+      EventPattern:
+        source: [aws.imagebuilder]
+      RetentionDays: 14
+"#;
+    let archives = parse_archives(
+        "template.yaml",
+        template,
+        &Parameters::default(),
+        &Environment::default(),
+    )
+    .unwrap();
+    assert_eq!(archives.len(), 1);
+    assert_eq!(archives[0].name, "ImageEvents");
+    assert_eq!(archives[0].bus, "images");
+    assert_eq!(archives[0].retention_days, 14);
+    assert_eq!(
+        archives[0].event_pattern.as_deref(),
+        Some(r#"{"source":["aws.imagebuilder"]}"#)
+    );
+    let err = parse_archives(
+        "rules.json",
+        r#"{"Archives": [{"ArchiveName": "bad name"}]}"#,
+        &Parameters::default(),
+        &Environment::default(),
+    )
+    .unwrap_err();
+    assert_eq!(err.rule.as_deref(), Some("Archives[0]"));
+    assert!(err.message.contains("archiveName"), "{err}");
+    let err = parse_archives(
+        "rules.json",
+        r#"{"Archives": [{"ArchiveName": "a", "EventSourceArn": "arn:aws:sqs:us-east-1:1:q"}]}"#,
+        &Parameters::default(),
+        &Environment::default(),
+    )
+    .unwrap_err();
+    assert!(err.message.contains("not an event bus ARN"), "{err}");
+}
