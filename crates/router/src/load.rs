@@ -612,11 +612,120 @@ fn read_template(
             &resolver,
         )?);
     }
+    for (logical_id, resource) in members {
+        let logical_id = decode_str(logical_id);
+        rules.extend(read_sam_events(file, &logical_id, resource, &resolver)?);
+    }
     if rules.is_empty() {
         return Err(LoadError::new(
             file,
-            "the template has no AWS::Events::Rule resource",
+            "the template has no AWS::Events::Rule resource and no SAM EventBridgeRule event",
         ));
+    }
+    Ok(rules)
+}
+
+/// The rules SAM makes for a function's or state machine's events of type
+/// `EventBridgeRule` (or its older name `CloudWatchEvent`): each targets
+/// the resource itself. Rule names are `RuleName`, else the resource's
+/// logical id followed by the event's name; target ids are `Target.Id`,
+/// else that name followed by `LambdaTarget` or `StepFunctionsTarget`, as
+/// SAM names them.
+fn read_sam_events(
+    file: &str,
+    logical_id: &str,
+    resource: &Node<'_>,
+    resolver: &Resolver<'_>,
+) -> Result<Vec<RuleDefinition>, LoadError> {
+    let target_suffix = match resource.get("Type") {
+        Some(Node::String(kind)) if decode_str(kind) == "AWS::Serverless::Function" => {
+            "LambdaTarget"
+        }
+        Some(Node::String(kind)) if decode_str(kind) == "AWS::Serverless::StateMachine" => {
+            "StepFunctionsTarget"
+        }
+        _ => return Ok(Vec::new()),
+    };
+    let Some(Node::Object(events)) = resource.get("Properties").and_then(|p| p.get("Events"))
+    else {
+        return Ok(Vec::new());
+    };
+    let mut rules = Vec::new();
+    for (event_name, event) in events {
+        let event_name = decode_str(event_name);
+        let kind = match event.get("Type") {
+            Some(Node::String(kind)) => decode_str(kind).into_owned(),
+            _ => continue,
+        };
+        if kind != "EventBridgeRule" && kind != "CloudWatchEvent" {
+            continue;
+        }
+        let label = format!("{logical_id}{event_name}");
+        let empty = Node::Object(Vec::new());
+        let properties = Fields {
+            file,
+            rule: label.clone(),
+            prefix: format!("Events.{event_name}.Properties."),
+            node: event.get("Properties").unwrap_or(&empty),
+            resolver,
+        };
+        let arn = resolver
+            .lookup(&format!("{logical_id}.Arn"))
+            .map_err(|m| properties.error("Target", m))?;
+        let target_id = match properties.object("Target")? {
+            Some(target) => target.string("Id")?,
+            None => None,
+        }
+        .unwrap_or_else(|| format!("{label}{target_suffix}"));
+        let mut target = TargetDefinition {
+            id: target_id,
+            arn,
+            input: properties.json_text("Input")?,
+            input_path: properties.string("InputPath")?,
+            ..Default::default()
+        };
+        if let Some(transformer) = properties.object("InputTransformer")? {
+            target.input_template = transformer.string("InputTemplate")?;
+            if let Some(Node::Object(members)) = transformer.node.get("InputPathsMap") {
+                let mut paths = Vec::with_capacity(members.len());
+                for (key, value) in members {
+                    let path = resolver
+                        .string(value)
+                        .map_err(|m| transformer.error("InputPathsMap", m))?;
+                    paths.push((decode_str(key).into_owned(), path));
+                }
+                target.input_paths_map = Some(paths);
+            }
+        }
+        if let Some(retry) = properties.object("RetryPolicy")? {
+            target.maximum_retry_attempts = retry.integer("MaximumRetryAttempts")?;
+            target.maximum_event_age_in_seconds = retry.integer("MaximumEventAgeInSeconds")?;
+        }
+        if let Some(dlq) = properties.object("DeadLetterConfig")? {
+            target.dead_letter_arn = Some(dlq.string("Arn")?.ok_or_else(|| {
+                dlq.error(
+                    "Arn",
+                    "a dead-letter queue SAM would create (Type: SQS) does not exist here; give its Arn",
+                )
+            })?);
+        }
+        let state = match properties.string("State")? {
+            Some(state) => Some(state),
+            None => match event.get("Properties").and_then(|p| p.get("Enabled")) {
+                Some(Node::Scalar("false")) => Some("DISABLED".to_string()),
+                _ => None,
+            },
+        };
+        rules.push(RuleDefinition {
+            name: properties.string("RuleName")?.unwrap_or(label),
+            event_bus_name: properties.string("EventBusName")?,
+            event_pattern: properties.json_text("Pattern")?,
+            schedule_expression: None,
+            state,
+            description: None,
+            role_arn: None,
+            targets: vec![target],
+        });
     }
     Ok(rules)
 }

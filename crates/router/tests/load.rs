@@ -261,3 +261,62 @@ Resources:
     .unwrap_err();
     assert!(err.message.contains("not an event bus ARN"), "{err}");
 }
+
+#[test]
+fn sam_functions_with_eventbridge_rule_events() {
+    let template = r#"
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Notifier:
+    Type: AWS::Serverless::Function
+    Properties:
+      FunctionName: image-notifier
+      Runtime: python3.12
+      Handler: app.handler
+      Events:
+        ImageFailed:
+          Type: EventBridgeRule
+          Properties:
+            Pattern:
+              source: [aws.imagebuilder]
+              detail:
+                state:
+                  status: [FAILED]
+            InputPath: $.detail
+            RetryPolicy:
+              MaximumRetryAttempts: 3
+        Nightly:
+          Type: Schedule
+          Properties:
+            Schedule: rate(1 day)
+  Unnamed:
+    Type: AWS::Serverless::Function
+    Properties:
+      Events:
+        Cves:
+          Type: CloudWatchEvent
+          Properties:
+            RuleName: cves
+            Pattern:
+              detail-type: [EC2 Image Builder CVE Detected]
+"#;
+    let rules = load_with(
+        template,
+        r#"{"Unnamed.Arn": "arn:aws:lambda:us-east-1:123456789012:function:unnamed"}"#,
+    )
+    .unwrap();
+    assert_eq!(rules.len(), 2);
+    let failed = &rules[0];
+    assert_eq!(failed.name, "NotifierImageFailed");
+    assert_eq!(failed.targets[0].id, "NotifierImageFailedLambdaTarget");
+    assert_eq!(
+        failed.targets[0].arn.as_str(),
+        "arn:aws:lambda:us-east-1:123456789012:function:image-notifier"
+    );
+    assert_eq!(failed.targets[0].retry_policy.maximum_retry_attempts, 3);
+    assert!(matches!(failed.targets[0].input, InputShape::Path(_)));
+    assert_eq!(rules[1].name, "cves");
+    let err = load_with(template, "{}").unwrap_err();
+    assert_eq!(err.rule.as_deref(), Some("UnnamedCves"));
+    assert!(err.message.contains("cannot resolve Unnamed.Arn"), "{err}");
+}
