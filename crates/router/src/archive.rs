@@ -33,6 +33,9 @@ pub const SEGMENT_EVENTS: usize = 100_000;
 pub const SEGMENT_BYTES: usize = 64 << 20;
 /// zstd level of segments.
 pub const COMPRESSION_LEVEL: i32 = 3;
+/// Uncompressed bytes per zstd frame within a segment (frames end at line
+/// ends), so a reader can decode a frame at a time into a cache-sized buffer.
+pub const FRAME_BYTES: usize = 1 << 20;
 
 /// An archive as declared in a rules file (`Archives`) or a template
 /// (`AWS::Events::Archive`).
@@ -404,13 +407,22 @@ impl ArchiveWriter {
         let path = self.dir.join("segments").join(&name);
         let temporary = self.dir.join("segments").join(format!(".{name}.partial"));
         {
-            let file = File::create(&temporary)?;
-            let mut encoder = zstd::stream::write::Encoder::new(file, COMPRESSION_LEVEL)?;
+            // Frames of about FRAME_BYTES, each ending at a line end; the file
+            // is one zstd stream of several frames.
+            let mut file = File::create(&temporary)?;
+            let mut frame = Vec::with_capacity(FRAME_BYTES + 4096);
             for (_, event) in &self.buffer {
-                encoder.write_all(event)?;
-                encoder.write_all(b"\n")?;
+                if !frame.is_empty() && frame.len() + event.len() + 1 > FRAME_BYTES {
+                    file.write_all(&zstd::bulk::compress(&frame, COMPRESSION_LEVEL)?)?;
+                    frame.clear();
+                }
+                frame.extend_from_slice(event);
+                frame.push(b'\n');
             }
-            encoder.finish()?.sync_all()?;
+            if !frame.is_empty() {
+                file.write_all(&zstd::bulk::compress(&frame, COMPRESSION_LEVEL)?)?;
+            }
+            file.sync_all()?;
         }
         fs::rename(&temporary, &path)?;
         sync_dir(&self.dir.join("segments"))?;
@@ -549,6 +561,52 @@ impl Archive {
             .collect()
     }
 
+    /// Calls `line` with every event of a segment, decoding one zstd frame
+    /// at a time into a reused buffer (frames without a recorded size are
+    /// streamed).
+    pub fn for_each_line(&self, segment: &Segment, mut line: impl FnMut(&[u8])) -> io::Result<()> {
+        let path = self.dir.join("segments").join(&segment.file);
+        let compressed = fs::read(&path)
+            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+        let corrupt = |what: &str| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{}: {what}", path.display()),
+            )
+        };
+        let mut decompressor = zstd::bulk::Decompressor::new()?;
+        let mut frame = Vec::new();
+        let mut at = 0;
+        while at < compressed.len() {
+            let rest = &compressed[at..];
+            let size = zstd::zstd_safe::find_frame_compressed_size(rest)
+                .map_err(|_| corrupt("not a zstd frame"))?;
+            let bytes = rest
+                .get(..size)
+                .ok_or_else(|| corrupt("truncated zstd frame"))?;
+            match zstd::zstd_safe::get_frame_content_size(bytes) {
+                Ok(Some(content)) => {
+                    frame.clear();
+                    frame
+                        .reserve(usize::try_from(content).map_err(|_| corrupt("frame too large"))?);
+                    decompressor.decompress_to_buffer(bytes, &mut frame)?;
+                    for event in frame.split(|b| *b == b'\n') {
+                        let event = event.trim_ascii();
+                        if !event.is_empty() {
+                            line(event);
+                        }
+                    }
+                }
+                _ => for_each_line(
+                    BufReader::new(zstd::stream::read::Decoder::new(bytes)?),
+                    &mut line,
+                )?,
+            }
+            at += size;
+        }
+        Ok(())
+    }
+
     /// A reader of one segment's lines (decompressed).
     pub fn open_segment(&self, segment: &Segment) -> io::Result<impl BufRead + Send + use<>> {
         let path = self.dir.join("segments").join(&segment.file);
@@ -556,5 +614,72 @@ impl Archive {
             .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
         let decoder = zstd::stream::read::Decoder::new(file)?;
         Ok(BufReader::with_capacity(1 << 20, decoder))
+    }
+}
+
+/// Calls `line` with every non-blank line of `reader` (without its line
+/// end), straight from the reader's buffer; only a line that straddles two
+/// buffer fills is copied.
+pub(crate) fn for_each_line(
+    mut reader: impl BufRead,
+    mut line: impl FnMut(&[u8]),
+) -> io::Result<()> {
+    let mut carry: Vec<u8> = Vec::new();
+    let mut emit = |bytes: &[u8]| {
+        let bytes = bytes.trim_ascii();
+        if !bytes.is_empty() {
+            line(bytes);
+        }
+    };
+    loop {
+        let buffer = reader.fill_buf()?;
+        if buffer.is_empty() {
+            emit(&carry);
+            return Ok(());
+        }
+        let length = buffer.len();
+        let mut start = 0;
+        if !carry.is_empty() {
+            match memchr::memchr(b'\n', buffer) {
+                Some(end) => {
+                    carry.extend_from_slice(&buffer[..end]);
+                    emit(&carry);
+                    carry.clear();
+                    start = end + 1;
+                }
+                None => {
+                    carry.extend_from_slice(buffer);
+                    reader.consume(length);
+                    continue;
+                }
+            }
+        }
+        let base = start;
+        for offset in memchr::memchr_iter(b'\n', &buffer[base..]) {
+            let end = base + offset;
+            emit(&buffer[start..end]);
+            start = end + 1;
+        }
+        carry.extend_from_slice(&buffer[start..]);
+        reader.consume(length);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_split_across_buffer_fills() {
+        let text = b"a\n\nbb\r\n  ccc\nlast";
+        for capacity in 1..8 {
+            let reader = io::BufReader::with_capacity(capacity, &text[..]);
+            let mut lines = Vec::new();
+            for_each_line(reader, |l| {
+                lines.push(String::from_utf8(l.to_vec()).unwrap())
+            })
+            .unwrap();
+            assert_eq!(lines, ["a", "bb", "ccc", "last"], "capacity {capacity}");
+        }
     }
 }

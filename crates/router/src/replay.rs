@@ -469,7 +469,7 @@ pub fn dry_run_archive(
                             break;
                         };
                         let mut read = 0u64;
-                        for_each_line(archive.open_segment(segment)?, |event| {
+                        archive.for_each_line(segment, |event| {
                             read += 1;
                             match read_time_and_region(event) {
                                 Some(envelope) => match envelope.time {
@@ -566,68 +566,4 @@ pub fn dry_run_events(
             None => Ok(total),
         }
     })
-}
-
-/// Calls `line` with every non-blank line of `reader` (without its line
-/// end), straight from the reader's buffer; only a line that straddles two
-/// buffer fills is copied.
-fn for_each_line(mut reader: impl BufRead, mut line: impl FnMut(&[u8])) -> io::Result<()> {
-    let mut carry: Vec<u8> = Vec::new();
-    let mut emit = |bytes: &[u8]| {
-        let bytes = bytes.trim_ascii();
-        if !bytes.is_empty() {
-            line(bytes);
-        }
-    };
-    loop {
-        let buffer = reader.fill_buf()?;
-        if buffer.is_empty() {
-            emit(&carry);
-            return Ok(());
-        }
-        let length = buffer.len();
-        let mut start = 0;
-        if !carry.is_empty() {
-            match memchr::memchr(b'\n', buffer) {
-                Some(end) => {
-                    carry.extend_from_slice(&buffer[..end]);
-                    emit(&carry);
-                    carry.clear();
-                    start = end + 1;
-                }
-                None => {
-                    carry.extend_from_slice(buffer);
-                    reader.consume(length);
-                    continue;
-                }
-            }
-        }
-        let base = start;
-        for offset in memchr::memchr_iter(b'\n', &buffer[base..]) {
-            let end = base + offset;
-            emit(&buffer[start..end]);
-            start = end + 1;
-        }
-        carry.extend_from_slice(&buffer[start..]);
-        reader.consume(length);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn lines_split_across_buffer_fills() {
-        let text = b"a\n\nbb\r\n  ccc\nlast";
-        for capacity in 1..8 {
-            let reader = io::BufReader::with_capacity(capacity, &text[..]);
-            let mut lines = Vec::new();
-            for_each_line(reader, |l| {
-                lines.push(String::from_utf8(l.to_vec()).unwrap())
-            })
-            .unwrap();
-            assert_eq!(lines, ["a", "bb", "ccc", "last"], "capacity {capacity}");
-        }
-    }
 }

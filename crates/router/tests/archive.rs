@@ -195,3 +195,55 @@ fn dry_runs_see_replay_name_and_respect_the_window() {
     // Only the two segments that overlap the window are read.
     assert_eq!(progress.load(std::sync::atomic::Ordering::Relaxed), 40);
 }
+
+#[test]
+fn large_segments_are_read_frame_by_frame_and_old_single_frame_segments_still_read() {
+    let root = temp_dir("frames");
+    let definition = ArchiveDefinition::new("big", "default", None, 0).unwrap();
+    let mut writer = ArchiveWriter::open(&root, definition).unwrap();
+    let padding = "x".repeat(900);
+    for i in 0..3000u32 {
+        let event = event(i, T0 + i64::from(i), "a")
+            .replace(r#""n":"#, &format!(r#""pad":"{padding}","n":"#));
+        writer.append(event.as_bytes()).unwrap();
+    }
+    writer.flush().unwrap();
+    drop(writer);
+    let dir = root.join("big");
+    // A segment written as one streamed frame, as earlier versions did.
+    let old: String = (3000..3010u32)
+        .map(|i| event(i, T0 + i64::from(i), "a") + "\n")
+        .collect();
+    let compressed = zstd::stream::encode_all(old.as_bytes(), 3).unwrap();
+    std::fs::write(dir.join("segments/00000002.jsonl.zst"), &compressed).unwrap();
+    let mut index = std::fs::OpenOptions::new()
+        .append(true)
+        .open(dir.join("index.jsonl"))
+        .unwrap();
+    use std::io::Write;
+    writeln!(
+        index,
+        r#"{{"file":"00000002.jsonl.zst","first_time":{},"last_time":{},"events":10,"bytes":{}}}"#,
+        T0 + 3000,
+        T0 + 3009,
+        compressed.len()
+    )
+    .unwrap();
+    drop(index);
+
+    let archive = Archive::open(&dir).unwrap();
+    let first = &archive.segments()[0];
+    assert!(first.bytes > 0);
+    let mut lines = 0;
+    archive.for_each_line(first, |_| lines += 1).unwrap();
+    assert_eq!(lines, 3000);
+    let mut old_lines = 0;
+    archive
+        .for_each_line(&archive.segments()[1], |_| old_lines += 1)
+        .unwrap();
+    assert_eq!(old_lines, 10);
+    let times: Vec<i64> = ArchiveEvents::new(&archive, Window::new(T0, T0 + 4000).unwrap())
+        .map(|e| e.unwrap().time - T0)
+        .collect();
+    assert_eq!(times, (0..3010).collect::<Vec<i64>>());
+}
