@@ -590,11 +590,13 @@ impl Archive {
                     frame
                         .reserve(usize::try_from(content).map_err(|_| corrupt("frame too large"))?);
                     decompressor.decompress_to_buffer(bytes, &mut frame)?;
-                    for event in frame.split(|b| *b == b'\n') {
-                        let event = event.trim_ascii();
+                    let mut start = 0;
+                    for end in memchr::memchr_iter(b'\n', &frame).chain([frame.len()]) {
+                        let event = frame[start..end].trim_ascii();
                         if !event.is_empty() {
                             line(event);
                         }
+                        start = (end + 1).min(frame.len());
                     }
                 }
                 _ => for_each_line(
