@@ -89,6 +89,21 @@ impl<'a> Node<'a> {
 
     /// Appends the compact JSON text of this value to `out`.
     pub fn write_json(&self, out: &mut String) {
+        self.write(out, true);
+    }
+
+    /// Writes the value compactly; with `quoted` false, strings (member
+    /// names included) are written decoded and without their quotes.
+    fn write(&self, out: &mut String, quoted: bool) {
+        let write_string = |raw: &str, out: &mut String| {
+            if quoted {
+                out.push('"');
+                out.push_str(raw);
+                out.push('"');
+            } else {
+                out.push_str(&decode_str(raw));
+            }
+        };
         match self {
             Node::Object(members) => {
                 out.push('{');
@@ -96,10 +111,9 @@ impl<'a> Node<'a> {
                     if i > 0 {
                         out.push(',');
                     }
-                    out.push('"');
-                    out.push_str(key);
-                    out.push_str("\":");
-                    value.write_json(out);
+                    write_string(key, out);
+                    out.push(':');
+                    value.write(out, quoted);
                 }
                 out.push('}');
             }
@@ -109,15 +123,11 @@ impl<'a> Node<'a> {
                     if i > 0 {
                         out.push(',');
                     }
-                    item.write_json(out);
+                    item.write(out, quoted);
                 }
                 out.push(']');
             }
-            Node::String(raw) => {
-                out.push('"');
-                out.push_str(raw);
-                out.push('"');
-            }
+            Node::String(raw) => write_string(raw, out),
             Node::Scalar(text) => out.push_str(text),
         }
     }
@@ -133,37 +143,8 @@ impl<'a> Node<'a> {
     /// ```
     pub fn to_unquoted_text(&self) -> String {
         let mut out = String::new();
-        self.write_unquoted(&mut out);
+        self.write(&mut out, false);
         out
-    }
-
-    fn write_unquoted(&self, out: &mut String) {
-        match self {
-            Node::Object(members) => {
-                out.push('{');
-                for (i, (key, value)) in members.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    out.push_str(&decode_str(key));
-                    out.push(':');
-                    value.write_unquoted(out);
-                }
-                out.push('}');
-            }
-            Node::Array(items) => {
-                out.push('[');
-                for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    item.write_unquoted(out);
-                }
-                out.push(']');
-            }
-            Node::String(raw) => out.push_str(&decode_str(raw)),
-            Node::Scalar(text) => out.push_str(text),
-        }
     }
 }
 
