@@ -3,7 +3,7 @@
 //! that shares everything unchanged, so readers never wait for writers.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use sluice_pattern::{Cache, Config, EventError, MatchSet, Matcher, RuleId, ScanMode};
 
@@ -51,7 +51,20 @@ pub struct Scratch {
 }
 
 impl BusRules {
+    /// A bus with no rules yet: only the built-in probe, compiled once per
+    /// scan mode and shared.
     fn new(early_exit: bool) -> BusRules {
+        BusRules::empty(early_exit).clone()
+    }
+
+    fn empty(early_exit: bool) -> &'static BusRules {
+        static VALIDATING: OnceLock<BusRules> = OnceLock::new();
+        static EARLY_EXIT: OnceLock<BusRules> = OnceLock::new();
+        let cell = if early_exit { &EARLY_EXIT } else { &VALIDATING };
+        cell.get_or_init(|| BusRules::compile(early_exit))
+    }
+
+    fn compile(early_exit: bool) -> BusRules {
         let mode = if early_exit {
             ScanMode::EarlyExit
         } else {
@@ -191,10 +204,12 @@ impl RuleTable {
         mut found: impl FnMut(usize, &Arc<Rule>),
     ) -> Result<(), EventError> {
         let Some(rules) = self.buses.get(bus) else {
-            let probe = BusRules::new(self.early_exit);
-            return probe
-                .matcher
-                .matches_with(&mut scratch.cache, event, &mut scratch.hits);
+            // No rules on this bus, but the event must still be valid.
+            return BusRules::empty(self.early_exit).matcher.matches_with(
+                &mut scratch.cache,
+                event,
+                &mut scratch.hits,
+            );
         };
         rules
             .matcher
