@@ -6,7 +6,7 @@
 //! The scheduler keeps time with tokio's clock from a starting wall-clock
 //! time, so tests can run it on tokio's paused clock.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -43,6 +43,7 @@ pub fn scheduled_event(rule_arn: &str, time: i64, id: &str) -> String {
 /// One scheduled rule as the scheduler tracks it.
 struct Entry {
     rule: Arc<Rule>,
+    expression: String,
     schedule: Schedule,
     anchor: i64,
     next: Option<i64>,
@@ -97,7 +98,7 @@ impl Router {
     /// Brings the tracked rules in line with the current rule table.
     fn refresh(&self, entries: &mut HashMap<String, Entry>, now: i64) {
         let table = self.table();
-        let mut seen = Vec::new();
+        let mut seen = HashSet::new();
         for rule in table.rules() {
             let (Some(expression), true) = (
                 &rule.schedule_expression,
@@ -105,29 +106,32 @@ impl Router {
             ) else {
                 continue;
             };
+            if let Some(entry) = entries.get_mut(&rule.arn)
+                && entry.expression == *expression
+            {
+                entry.rule = rule.clone();
+                seen.insert(rule.arn.as_str());
+                continue;
+            }
             // Rules were checked when they loaded; an expression that no
             // longer parses is skipped rather than fired.
             let Ok(schedule) = Schedule::parse(expression) else {
                 continue;
             };
-            seen.push(rule.arn.clone());
-            match entries.get_mut(&rule.arn) {
-                Some(entry) if entry.schedule == schedule => entry.rule = rule.clone(),
-                _ => {
-                    let anchor = now.div_euclid(60) * 60;
-                    let next = schedule.next_after_anchor(now, anchor);
-                    entries.insert(
-                        rule.arn.clone(),
-                        Entry {
-                            rule: rule.clone(),
-                            schedule,
-                            anchor,
-                            next,
-                        },
-                    );
-                }
-            }
+            seen.insert(rule.arn.as_str());
+            let anchor = now.div_euclid(60) * 60;
+            let next = schedule.next_after_anchor(now, anchor);
+            entries.insert(
+                rule.arn.clone(),
+                Entry {
+                    rule: rule.clone(),
+                    expression: expression.clone(),
+                    schedule,
+                    anchor,
+                    next,
+                },
+            );
         }
-        entries.retain(|arn, _| seen.contains(arn));
+        entries.retain(|arn, _| seen.contains(arn.as_str()));
     }
 }
