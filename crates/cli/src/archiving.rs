@@ -2,11 +2,8 @@
 //! declares.
 
 use std::collections::BTreeMap;
-use std::io::BufRead;
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
@@ -66,24 +63,18 @@ pub fn run(options: &ArchiveOptions) -> Result<ExitCode> {
         );
     }
     let (mut events, mut invalid) = (0u64, 0u64);
-    for path in &options.events {
-        let reader = input::open_events(path, Arc::new(AtomicU64::new(0)))?;
-        for (index, line) in reader.split(b'\n').enumerate() {
-            let line = line.with_context(|| format!("cannot read {path}"))?;
-            if line.trim_ascii().is_empty() {
-                continue;
+    for item in input::event_lines(options.events.clone()) {
+        let input::EventLine { path, line, event } = item?;
+        events += 1;
+        let mut rejected = None;
+        for writer in &mut writers {
+            if let Err(error) = writer.append(&event) {
+                rejected = Some(error);
             }
-            events += 1;
-            let mut rejected = None;
-            for writer in &mut writers {
-                if let Err(error) = writer.append(&line) {
-                    rejected = Some(error);
-                }
-            }
-            if let Some(error) = rejected {
-                invalid += 1;
-                eprintln!("sluice: {path}:{}: {error}", index + 1);
-            }
+        }
+        if let Some(error) = rejected {
+            invalid += 1;
+            eprintln!("sluice: {path}:{line}: {error}");
         }
     }
     let now = std::time::SystemTime::now()

@@ -127,3 +127,71 @@ fn new_batch(seq: u64, file: &Arc<str>) -> Batch {
         lines: Vec::with_capacity(BATCH_LINES),
     }
 }
+
+/// One non-blank line of an events file.
+pub struct EventLine {
+    /// The file it came from.
+    pub path: Arc<str>,
+    /// Its 1-based line number.
+    pub line: u64,
+    /// The line without surrounding whitespace.
+    pub event: Vec<u8>,
+}
+
+/// The non-blank lines of several events files in turn, each file opened
+/// when reached (see [`open_events`]).
+pub struct EventLines {
+    paths: std::vec::IntoIter<String>,
+    current: Option<(Arc<str>, u64, Box<dyn BufRead + Send>)>,
+}
+
+/// Reads `paths` one after the other as [`EventLine`]s.
+pub fn event_lines(paths: Vec<String>) -> EventLines {
+    EventLines {
+        paths: paths.into_iter(),
+        current: None,
+    }
+}
+
+impl Iterator for EventLines {
+    type Item = Result<EventLine>;
+
+    fn next(&mut self) -> Option<Result<EventLine>> {
+        loop {
+            let Some((path, line, reader)) = self.current.as_mut() else {
+                let path = self.paths.next()?;
+                match open_events(&path, Arc::new(AtomicU64::new(0))) {
+                    Ok(reader) => self.current = Some((path.into(), 0, reader)),
+                    Err(e) => return Some(Err(e)),
+                }
+                continue;
+            };
+            let mut buffer = Vec::new();
+            match reader.read_until(b'\n', &mut buffer) {
+                Ok(0) => self.current = None,
+                Ok(_) => {
+                    *line += 1;
+                    let event = buffer.trim_ascii();
+                    if event.is_empty() {
+                        continue;
+                    }
+                    let event = if event.len() == buffer.len() {
+                        buffer
+                    } else {
+                        event.to_vec()
+                    };
+                    return Some(Ok(EventLine {
+                        path: path.clone(),
+                        line: *line,
+                        event,
+                    }));
+                }
+                Err(e) => {
+                    let error = anyhow::Error::new(e).context(format!("cannot read {path}"));
+                    self.current = None;
+                    return Some(Err(error));
+                }
+            }
+        }
+    }
+}

@@ -7,7 +7,7 @@
 //! matching runs on every core (dry run) or delivery overlaps reading
 //! (real run). Memory is bounded by the batch queue and the open segments.
 
-use std::io::BufRead;
+use std::collections::VecDeque;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -243,38 +243,11 @@ impl Source {
                 }
             }
             Source::Files { paths, .. } => {
-                let mut order = BucketOrder::new(lateness);
-                for path in &paths {
-                    let reader = input::open_events(path, Arc::new(AtomicU64::new(0)))?;
-                    for (index, line) in reader.split(b'\n').enumerate() {
-                        let line = line.with_context(|| format!("cannot read {path}"))?;
-                        let event = line.trim_ascii();
-                        if event.is_empty() {
-                            continue;
-                        }
-                        let envelope = read_envelope(event);
-                        let Some(time) = envelope.and_then(|e| e.time) else {
-                            eprintln!(
-                                "sluice: {path}:{}: skipped: no RFC 3339 \"time\"",
-                                index + 1
-                            );
-                            continue;
-                        };
-                        // Replayed events are never replayed again.
-                        if envelope.is_some_and(|e| e.replayed) {
-                            continue;
-                        }
-                        if window.contains(time) {
-                            for ready in order.push(time, event.to_vec()) {
-                                emit(ready, &mut batch)?;
-                            }
-                        }
-                    }
+                let mut events = PlainEvents::new(paths, window, lateness);
+                for event in &mut events {
+                    emit(event?, &mut batch)?;
                 }
-                for ready in order.finish() {
-                    emit(ready, &mut batch)?;
-                }
-                totals.late_events = order.late_events;
+                totals.late_events = events.late_events();
             }
         }
         if !batch.ends.is_empty() {
@@ -283,6 +256,70 @@ impl Source {
                 .map_err(|_| anyhow!("the replay stopped reading"))?;
         }
         Ok(totals)
+    }
+}
+
+/// The window's events from plain JSON Lines files, in one-minute-bucket
+/// order (see [`BucketOrder`]). Events without an RFC 3339 `time` are
+/// skipped with a message; replayed events are never replayed again.
+struct PlainEvents {
+    lines: input::EventLines,
+    window: Window,
+    order: BucketOrder,
+    ready: VecDeque<TimedEvent>,
+    finished: bool,
+}
+
+impl PlainEvents {
+    fn new(paths: Vec<String>, window: Window, lateness: i64) -> PlainEvents {
+        PlainEvents {
+            lines: input::event_lines(paths),
+            window,
+            order: BucketOrder::new(lateness),
+            ready: VecDeque::new(),
+            finished: false,
+        }
+    }
+
+    /// Events that arrived after their minute bucket had been replayed.
+    fn late_events(&self) -> u64 {
+        self.order.late_events
+    }
+}
+
+impl Iterator for PlainEvents {
+    type Item = std::io::Result<TimedEvent>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(event) = self.ready.pop_front() {
+                return Some(Ok(event));
+            }
+            if self.finished {
+                return None;
+            }
+            let input::EventLine { path, line, event } = match self.lines.next() {
+                Some(Ok(line)) => line,
+                Some(Err(e)) => {
+                    self.finished = true;
+                    return Some(Err(std::io::Error::other(format!("{e:#}"))));
+                }
+                None => {
+                    self.ready.extend(self.order.finish());
+                    self.finished = true;
+                    continue;
+                }
+            };
+            let envelope = read_envelope(&event);
+            let Some(time) = envelope.and_then(|e| e.time) else {
+                eprintln!("sluice: {path}:{line}: skipped: no RFC 3339 \"time\"");
+                continue;
+            };
+            if envelope.is_some_and(|e| e.replayed) || !self.window.contains(time) {
+                continue;
+            }
+            self.ready.extend(self.order.push(time, event));
+        }
     }
 }
 
@@ -304,69 +341,12 @@ fn dry_run(
             dry_run_archive(&archive, window, &options.name, table, bus, threads, read)?
         }
         Source::Files { paths, .. } => {
-            let mut order = BucketOrder::new(options.lateness_seconds);
-            let mut failure = None;
-            let mut ready = std::collections::VecDeque::new();
-            let mut lines = paths.iter().map(|path| {
-                input::open_events(path, Arc::new(AtomicU64::new(0))).map(|r| (path.clone(), r))
+            let mut events = PlainEvents::new(paths, window, options.lateness_seconds);
+            let counted = events.by_ref().inspect(|_| {
+                read.fetch_add(1, Ordering::Relaxed);
             });
-            let mut current: Option<(String, Box<dyn BufRead + Send>)> = None;
-            let mut finished = false;
-            let events = std::iter::from_fn(|| {
-                loop {
-                    if let Some(event) = ready.pop_front() {
-                        read.fetch_add(1, Ordering::Relaxed);
-                        return Some(Ok(event));
-                    }
-                    if finished {
-                        return None;
-                    }
-                    if current.is_none() {
-                        match lines.next() {
-                            Some(Ok(next)) => current = Some(next),
-                            Some(Err(e)) => {
-                                failure = Some(e);
-                                return None;
-                            }
-                            None => {
-                                ready.extend(order.finish());
-                                finished = true;
-                                continue;
-                            }
-                        }
-                    }
-                    let Some((path, reader)) = current.as_mut() else {
-                        continue;
-                    };
-                    let mut line = Vec::new();
-                    match reader.read_until(b'\n', &mut line) {
-                        Ok(0) => current = None,
-                        Ok(_) => {
-                            let event = line.trim_ascii();
-                            if event.is_empty() {
-                                continue;
-                            }
-                            let envelope = read_envelope(event);
-                            let Some(time) = envelope.and_then(|e| e.time) else {
-                                eprintln!(
-                                    "sluice: {path}: skipped an event without an RFC 3339 \"time\""
-                                );
-                                continue;
-                            };
-                            if envelope.is_some_and(|e| e.replayed) || !window.contains(time) {
-                                continue;
-                            }
-                            ready.extend(order.push(time, event.to_vec()));
-                        }
-                        Err(e) => return Some(Err(e)),
-                    }
-                }
-            });
-            let counts = dry_run_events(events, &options.name, table, bus, threads)?;
-            late_events = order.late_events;
-            if let Some(e) = failure {
-                return Err(e);
-            }
+            let counts = dry_run_events(counted, &options.name, table, bus, threads)?;
+            late_events = events.late_events();
             counts
         }
     };

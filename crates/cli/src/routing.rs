@@ -1,11 +1,10 @@
 //! `sluice route`: deliver events to their rules' targets.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
@@ -143,26 +142,19 @@ async fn deliver(options: &RouteOptions, table: RuleTable) -> Result<ExitCode> {
     let router = Router::new(table, Arc::new(connector), settings)?;
     let progress = progress_bar();
     let (mut events, mut invalid) = (0u64, 0u64);
-    for path in &options.events {
-        let reader = input::open_events(path, Arc::new(AtomicU64::new(0)))?;
-        for (index, line) in reader.split(b'\n').enumerate() {
-            let line = line.with_context(|| format!("cannot read {path}"))?;
-            let trimmed = line.trim_ascii();
-            if trimmed.is_empty() {
-                continue;
+    for item in input::event_lines(options.events.clone()) {
+        let input::EventLine { path, line, event } = item?;
+        events += 1;
+        if let Err(error) = router.route(&options.event_bus, &event).await {
+            invalid += 1;
+            let message = format!("sluice: {path}:{line}: event rejected: {error}");
+            match &progress {
+                Some(bar) => bar.println(message),
+                None => eprintln!("{message}"),
             }
-            events += 1;
-            if let Err(error) = router.route(&options.event_bus, trimmed).await {
-                invalid += 1;
-                let message = format!("sluice: {path}:{}: event rejected: {error}", index + 1);
-                match &progress {
-                    Some(bar) => bar.println(message),
-                    None => eprintln!("{message}"),
-                }
-            }
-            if let Some(bar) = &progress {
-                bar.set_position(events);
-            }
+        }
+        if let Some(bar) = &progress {
+            bar.set_position(events);
         }
     }
     if let Some(bar) = &progress {
@@ -317,9 +309,9 @@ pub fn progress_bar() -> Option<indicatif::ProgressBar> {
 
 /// One line of dry-run output: an event and the deliveries it would make.
 #[derive(Serialize)]
-struct EventLine<'a> {
+struct PlannedLine<'a> {
     file: &'a str,
-    line: usize,
+    line: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -350,61 +342,51 @@ fn dry_run(options: &RouteOptions, table: &RuleTable) -> Result<ExitCode> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let (mut events, mut invalid, mut deliveries, mut undeliverable) = (0u64, 0u64, 0u64, 0u64);
-    for path in &options.events {
-        let reader = input::open_events(path, Arc::new(AtomicU64::new(0)))?;
-        for (index, line) in reader.split(b'\n').enumerate() {
-            let line = line.with_context(|| format!("cannot read {path}"))?;
-            let trimmed = line.trim_ascii();
-            if trimmed.is_empty() {
-                continue;
+    for item in input::event_lines(options.events.clone()) {
+        let input::EventLine { path, line, event } = item?;
+        events += 1;
+        let ingestion_time = format_rfc3339(SystemTime::now());
+        let mut record = PlannedLine {
+            file: &path,
+            line,
+            id: None,
+            error: None,
+            deliveries: Vec::new(),
+        };
+        match plan(table, &options.event_bus, &event, &ingestion_time) {
+            Err(error) => {
+                invalid += 1;
+                record.error = Some(error.to_string());
             }
-            events += 1;
-            let ingestion_time = format_rfc3339(SystemTime::now());
-            let mut record = EventLine {
-                file: path,
-                line: index + 1,
-                id: None,
-                error: None,
-                deliveries: Vec::new(),
-            };
-            match plan(table, &options.event_bus, trimmed, &ingestion_time) {
-                Err(error) => {
-                    invalid += 1;
-                    record.error = Some(error.to_string());
-                }
-                Ok(planned) => {
-                    record.id = planned.first().map(|p| p.event_id.to_string());
-                    for p in &planned {
-                        let target = p.target();
-                        let (payload, error) = match &p.payload {
-                            Ok(payload) => {
-                                deliveries += 1;
-                                (Some(payload.to_string()), None)
-                            }
-                            Err(error) => {
-                                undeliverable += 1;
-                                (None, Some(error.to_string()))
-                            }
-                        };
-                        record.deliveries.push(DeliveryLine {
-                            rule: p.rule.name.clone(),
-                            target: target.id.clone(),
-                            arn: target.arn.to_string(),
-                            payload,
-                            error,
-                            partition_key: p.partition_key.clone(),
-                            message_group_id: target.message_group_id.clone(),
-                            dead_letter_queue: target
-                                .dead_letter_queue
-                                .as_ref()
-                                .map(|a| a.to_string()),
-                        });
-                    }
+            Ok(planned) => {
+                record.id = planned.first().map(|p| p.event_id.to_string());
+                for p in &planned {
+                    let target = p.target();
+                    let (payload, error) = match &p.payload {
+                        Ok(payload) => {
+                            deliveries += 1;
+                            (Some(payload.to_string()), None)
+                        }
+                        Err(error) => {
+                            undeliverable += 1;
+                            (None, Some(error.to_string()))
+                        }
+                    };
+                    record.deliveries.push(DeliveryLine {
+                        rule: p.rule.name.clone(),
+                        target: target.id.clone(),
+                        arn: target.arn.to_string(),
+                        payload,
+                        error,
+                        partition_key: p.partition_key.clone(),
+                        message_group_id: target.message_group_id.clone(),
+                        dead_letter_queue: target.dead_letter_queue.as_ref().map(|a| a.to_string()),
+                    });
                 }
             }
-            serde_json::to_writer(&mut out, &record)?;
-            out.write_all(b"\n")?;
         }
+        serde_json::to_writer(&mut out, &record)?;
+        out.write_all(b"\n")?;
     }
     out.flush()?;
     eprintln!(
