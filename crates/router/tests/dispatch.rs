@@ -136,6 +136,27 @@ fn event(i: usize) -> String {
     format!(r#"{{"id": "e{i}", "source": "test", "detail-type": "t", "detail": {{"n": {i}}}}}"#)
 }
 
+/// Routes test event `i` and returns how many rules it matched.
+async fn rules_matched(router: &Router, i: usize) -> usize {
+    router
+        .route("default", event(i).as_bytes())
+        .await
+        .unwrap()
+        .rules
+}
+
+/// The one rule of a rules file's text.
+fn one_rule(text: &str) -> sluice_router::model::Rule {
+    parse_rules(
+        "more.json",
+        text,
+        &Default::default(),
+        &Environment::default(),
+    )
+    .unwrap()
+    .remove(0)
+}
+
 fn attributes(d: &Delivery) -> HashMap<&str, &str> {
     d.attributes
         .iter()
@@ -374,59 +395,18 @@ async fn rules_change_while_events_flow() {
         arn("q")
     );
     let router = router(&fakes, &rules);
-    assert_eq!(
-        router
-            .route("default", event(0).as_bytes())
-            .await
-            .unwrap()
-            .rules,
-        1
-    );
-    let extra = parse_rules(
-        "more.json",
-        &format!(
-            r#"[{{"Name": "b", "EventPattern": {{"detail": {{"n": [{{"numeric": [">", 5]}}]}}}},
+    assert_eq!(rules_matched(&router, 0).await, 1);
+    let extra = one_rule(&format!(
+        r#"[{{"Name": "b", "EventPattern": {{"detail": {{"n": [{{"numeric": [">", 5]}}]}}}},
                  "Targets": [{{"Id": "q", "Arn": "{}", "InputPath": "$.detail.n"}}]}}]"#,
-            arn("q")
-        ),
-        &Default::default(),
-        &Environment::default(),
-    )
-    .unwrap();
-    router.put_rule(extra.into_iter().next().unwrap()).unwrap();
-    assert_eq!(
-        router
-            .route("default", event(1).as_bytes())
-            .await
-            .unwrap()
-            .rules,
-        1
-    );
-    assert_eq!(
-        router
-            .route("default", event(9).as_bytes())
-            .await
-            .unwrap()
-            .rules,
-        2
-    );
+        arn("q")
+    ));
+    router.put_rule(extra).unwrap();
+    assert_eq!(rules_matched(&router, 1).await, 1);
+    assert_eq!(rules_matched(&router, 9).await, 2);
     assert!(router.remove_rule("default", "a").is_some());
-    assert_eq!(
-        router
-            .route("default", event(9).as_bytes())
-            .await
-            .unwrap()
-            .rules,
-        1
-    );
-    assert_eq!(
-        router
-            .route("default", event(0).as_bytes())
-            .await
-            .unwrap()
-            .rules,
-        0
-    );
+    assert_eq!(rules_matched(&router, 9).await, 1);
+    assert_eq!(rules_matched(&router, 0).await, 0);
     router.drain().await;
     let payloads: Vec<String> = fakes
         .get(&arn("q"))
@@ -499,17 +479,10 @@ async fn rule_changes_never_pause_or_break_routing() {
         arn("q")
     );
     let router = router(&fakes, &rules);
-    let extra = parse_rules(
-        "more.json",
-        &format!(
-            r#"[{{"Name": "b", "EventPattern": {{"source": ["test"]}}, "Targets": [{{"Id": "q", "Arn": "{}"}}]}}]"#,
-            arn("q")
-        ),
-        &Default::default(),
-        &Environment::default(),
-    )
-    .unwrap()
-    .remove(0);
+    let extra = one_rule(&format!(
+        r#"[{{"Name": "b", "EventPattern": {{"source": ["test"]}}, "Targets": [{{"Id": "q", "Arn": "{}"}}]}}]"#,
+        arn("q")
+    ));
     let routing = {
         let router = router.clone();
         tokio::spawn(async move {
@@ -599,17 +572,10 @@ async fn schedule_changes_take_effect_while_running() {
     let start = sluice_router::clock::parse_rfc3339("2026-11-25T10:00:00Z").unwrap();
     let scheduler = router.start_schedules_at(start);
     tokio::time::sleep(Duration::from_secs(120)).await;
-    let rule = parse_rules(
-        "more.json",
-        &format!(
-            r#"[{{"Name": "m", "ScheduleExpression": "rate(1 minute)", "Targets": [{{"Id": "t", "Arn": "{}"}}]}}]"#,
-            arn("ticks")
-        ),
-        &Default::default(),
-        &Environment::default(),
-    )
-    .unwrap()
-    .remove(0);
+    let rule = one_rule(&format!(
+        r#"[{{"Name": "m", "ScheduleExpression": "rate(1 minute)", "Targets": [{{"Id": "t", "Arn": "{}"}}]}}]"#,
+        arn("ticks")
+    ));
     router.put_rule(rule).unwrap();
     tokio::time::sleep(Duration::from_secs(3 * 60 + 30)).await;
     assert!(router.remove_rule("default", "m").is_some());
