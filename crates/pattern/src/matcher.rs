@@ -25,7 +25,8 @@ pub enum ScanMode {
     Validating,
     /// Trust the event: skip unneeded subtrees without checking them and
     /// stop as soon as every path some rule names has been read (outside
-    /// arrays). Faster; what comes after the stopping point is not seen:
+    /// arrays), or as soon as a field every rule needs has been read with a
+    /// value no rule accepts. Faster; what comes after the stopping point is not seen:
     /// a fault, a later duplicate key, or a later dotted spelling of a path
     /// already read (`{"detail": {…}, "detail.x": 1}`).
     EarlyExit,
@@ -152,7 +153,7 @@ impl Config {
         self.scan_mode
     }
 
-    fn limits(&self) -> Limits {
+    pub(crate) fn limits(&self) -> Limits {
         Limits {
             max_pattern_len: self.max_pattern_len,
             max_fields_per_rule: self.max_fields_per_rule,
@@ -316,6 +317,7 @@ impl Matcher {
                 .iter()
                 .enumerate()
                 .filter_map(|(i, r)| r.as_ref().map(|r| (i as u32, &r.pattern))),
+            config.scan_mode == ScanMode::EarlyExit,
         );
         let live = rules.iter().filter(|r| r.is_some()).count();
         Matcher {

@@ -116,6 +116,8 @@ struct PathNode {
     parent: u32,
     /// Distinct one-segment children: early exit counts them down.
     children: u32,
+    /// The gate tested once this path has been read (`NIL`: none).
+    gate: u32,
 }
 
 impl PathNode {
@@ -127,6 +129,7 @@ impl PathNode {
             has_children: false,
             parent: NIL,
             children: 0,
+            gate: NIL,
         }
     }
 }
@@ -184,6 +187,13 @@ impl PathTrie {
             nodes[parent].children += 1;
         }
         PathTrie { nodes }
+    }
+
+    /// Early exit applies `gate` once `field` has been read.
+    pub(crate) fn set_gate(&mut self, field: u32, gate: u32) {
+        if let Some(node) = self.nodes.iter_mut().find(|n| n.field == field) {
+            node.gate = gate;
+        }
     }
 
     #[inline]
@@ -247,14 +257,31 @@ impl ScanBuffers {
     }
 }
 
+/// How a scan ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ScanEnd {
+    /// Every value the rules could use has been recorded.
+    Read,
+    /// Early exit: a gate's field was read and no value of it passed, so no
+    /// rule can match; the recorded values are incomplete.
+    Rejected,
+}
+
+/// Tells whether gate `g` passes on the values recorded so far.
+pub(crate) type GateTest<'g> = dyn FnMut(u32, &ScanBuffers) -> bool + 'g;
+
 /// Scans `event`, filling `buffers.values` with the named fields' values.
+/// In early-exit mode (`!validate`), `gate_passes` is asked about each
+/// gated path (see [`PathTrie::set_gate`]) once it has been read, and a
+/// `false` ends the scan.
 pub(crate) fn scan(
     trie: &PathTrie,
     event: &[u8],
     validate: bool,
     max_depth: usize,
     buffers: &mut ScanBuffers,
-) -> Result<(), EventError> {
+    gate_passes: &mut GateTest<'_>,
+) -> Result<ScanEnd, EventError> {
     buffers.values.clear();
     buffers.trails.clear();
     buffers.scratch.clear();
@@ -285,6 +312,8 @@ pub(crate) fn scan(
         depth: 0,
         arrays: 0,
         done: false,
+        rejected: false,
+        gate_passes,
     };
     scanner.skip_ws();
     if scanner.peek() != Some(b'{') {
@@ -301,10 +330,14 @@ pub(crate) fn scan(
             return Err(scanner.error("Unexpected content after the event object"));
         }
     }
-    Ok(())
+    Ok(if scanner.rejected {
+        ScanEnd::Rejected
+    } else {
+        ScanEnd::Read
+    })
 }
 
-struct Scanner<'a, 'b> {
+struct Scanner<'a, 'b, 'g> {
     // `src` is the event; values borrow from it.
     src: &'a [u8],
     pos: usize,
@@ -316,9 +349,12 @@ struct Scanner<'a, 'b> {
     arrays: u32,
     /// Early exit reached: stop reading.
     done: bool,
+    /// Early exit because a gate failed.
+    rejected: bool,
+    gate_passes: &'b mut GateTest<'g>,
 }
 
-impl<'a> Scanner<'a, '_> {
+impl<'a> Scanner<'a, '_, '_> {
     #[inline]
     fn peek(&self) -> Option<u8> {
         self.src.get(self.pos).copied()
@@ -422,12 +458,19 @@ impl<'a> Scanner<'a, '_> {
     /// Early exit: the value at `node` has been read outside any array, so
     /// nothing more can be recorded under it. A node whose needed children
     /// are all complete is complete too; when the root is, reading stops.
+    /// Reading stops too when a completed node's gate fails.
     fn complete(&mut self, mut node: u32) {
         loop {
             if self.buffers.remaining[node as usize] == u32::MAX {
                 return; // already complete
             }
             self.buffers.remaining[node as usize] = u32::MAX;
+            let gate = self.trie.nodes[node as usize].gate;
+            if gate != NIL && !(self.gate_passes)(gate, self.buffers) {
+                self.rejected = true;
+                self.done = true;
+                return;
+            }
             let parent = self.trie.nodes[node as usize].parent;
             if parent == NIL {
                 self.done = true;
@@ -933,7 +976,14 @@ mod tests {
     ) -> Result<Vec<(u32, String, Vec<TrailStep>)>, EventError> {
         let trie = PathTrie::build(&paths.iter().map(|s| s.to_string()).collect::<Vec<_>>());
         let mut buffers = ScanBuffers::default();
-        scan(&trie, event.as_bytes(), validate, 1000, &mut buffers)?;
+        scan(
+            &trie,
+            event.as_bytes(),
+            validate,
+            1000,
+            &mut buffers,
+            &mut |_, _| true,
+        )?;
         Ok(buffers
             .values
             .iter()

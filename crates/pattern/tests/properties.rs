@@ -72,6 +72,26 @@ fn event() -> impl Strategy<Value = String> {
     prop::collection::btree_map(key(), event_value(), 0..5).prop_map(object)
 }
 
+/// An event whose members, `g` among them when present, come in any order.
+fn gated_event() -> impl Strategy<Value = String> {
+    (
+        prop::collection::btree_map(key(), event_value(), 0..5),
+        prop::option::of(event_value()),
+    )
+        .prop_flat_map(|(members, gate)| {
+            let mut members: Vec<(String, String)> = members.into_iter().collect();
+            members.extend(gate.map(|g| ("g".to_string(), g)));
+            Just(members).prop_shuffle()
+        })
+        .prop_map(|members| {
+            let body: Vec<String> = members
+                .iter()
+                .map(|(k, v)| format!("\"{k}\":{v}"))
+                .collect();
+            format!("{{{}}}", body.join(","))
+        })
+}
+
 fn condition() -> impl Strategy<Value = String> {
     let text = prop_oneof![Just("x"), Just("xy"), Just("X"), Just("y")];
     prop_oneof![
@@ -184,6 +204,35 @@ proptest! {
                     .collect();
                 prop_assert_eq!(found(&matcher, event), expected, "mode {:?}, event {}, patterns {:?}", mode, event, patterns);
             }
+        }
+    }
+
+    /// Every rule names `g` (a gate: early exit stops reading an event whose
+    /// `g` no rule accepts); events have `g` anywhere among their fields, or not at all.
+    #[test]
+    fn gated_rules_agree_with_reference(
+        rules in prop::collection::vec((leaf_list(), pattern_object(1)), 1..6),
+        events in prop::collection::vec(gated_event(), 1..6),
+    ) {
+        let patterns: Vec<String> = rules
+            .iter()
+            .map(|(gate, rest)| format!("{{\"g\":{gate},{}", &rest[1..]))
+            .collect();
+        let matcher = Matcher::builder()
+            .configure(Config::new().scan_mode(ScanMode::EarlyExit))
+            .build(&patterns)
+            .expect("valid patterns build");
+        for event in &events {
+            if !early_exit_applies(event) {
+                continue;
+            }
+            let expected: Vec<usize> = patterns
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| reference::matches(p, event.as_bytes()) == Ok(true))
+                .map(|(i, _)| i)
+                .collect();
+            prop_assert_eq!(found(&matcher, event), expected, "event {}, patterns {:?}", event, patterns);
         }
     }
 

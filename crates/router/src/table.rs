@@ -36,11 +36,10 @@ pub struct RuleTable {
 #[derive(Clone)]
 struct BusRules {
     matcher: Matcher,
-    /// The rule behind each matcher id (`None`: removed, or the probe).
+    /// The rule behind each matcher id (`None`: removed).
     by_id: Vec<Option<Arc<Rule>>>,
     /// Rules by name, with their matcher id when they have a pattern and are not disabled.
     by_name: HashMap<String, (Arc<Rule>, Option<RuleId>)>,
-    read_only_probe: RuleId,
 }
 
 /// Per-thread scratch space for [`RuleTable::matching`].
@@ -48,11 +47,31 @@ struct BusRules {
 pub struct Scratch {
     cache: Cache,
     hits: MatchSet,
+    probe_cache: Cache,
+    probe_hits: MatchSet,
+}
+
+/// Whether `event` is a read-only CloudTrail management event. Asked only
+/// about events some rule matched, which were read (and, when validating,
+/// checked) already, so the probe reads no more than it needs.
+fn is_read_only_management_event(
+    event: &[u8],
+    cache: &mut Cache,
+    hits: &mut MatchSet,
+) -> Result<bool, EventError> {
+    static PROBE: OnceLock<Matcher> = OnceLock::new();
+    let probe = PROBE.get_or_init(|| {
+        Matcher::builder()
+            .configure(Config::new().scan_mode(ScanMode::EarlyExit))
+            .build([READ_ONLY_MANAGEMENT_EVENT])
+            .expect("the built-in CloudTrail pattern is valid")
+    });
+    probe.matches_with(cache, event, hits)?;
+    Ok(!hits.is_empty())
 }
 
 impl BusRules {
-    /// A bus with no rules yet: only the built-in probe, compiled once per
-    /// scan mode and shared.
+    /// A bus with no rules yet, compiled once per scan mode and shared.
     fn new(early_exit: bool) -> BusRules {
         BusRules::empty(early_exit).clone()
     }
@@ -72,13 +91,12 @@ impl BusRules {
         };
         let matcher = Matcher::builder()
             .configure(Config::new().scan_mode(mode))
-            .build([READ_ONLY_MANAGEMENT_EVENT])
-            .expect("the built-in CloudTrail pattern is valid");
+            .build(std::iter::empty::<&str>())
+            .expect("no rules, no error");
         BusRules {
             matcher,
-            by_id: vec![None],
+            by_id: Vec::new(),
             by_name: HashMap::new(),
-            read_only_probe: RuleId::new(0),
         }
     }
 
@@ -211,14 +229,31 @@ impl RuleTable {
                 &mut scratch.hits,
             );
         };
-        rules
-            .matcher
-            .matches_with(&mut scratch.cache, event, &mut scratch.hits)?;
-        let read_only = scratch.hits.contains(rules.read_only_probe);
-        for id in scratch.hits.iter() {
-            if let Some(Some(rule)) = rules.by_id.get(id.index())
-                && (!read_only || rule.state == RuleState::EnabledWithAllCloudTrailManagementEvents)
-            {
+        let Scratch {
+            cache,
+            hits,
+            probe_cache,
+            probe_hits,
+        } = scratch;
+        rules.matcher.matches_with(cache, event, hits)?;
+        // Asked once, and only when a matched rule's state depends on it.
+        let mut read_only: Option<bool> = None;
+        for id in hits.iter() {
+            let Some(Some(rule)) = rules.by_id.get(id.index()) else {
+                continue;
+            };
+            let receives = match rule.state {
+                RuleState::EnabledWithAllCloudTrailManagementEvents => true,
+                _ => match read_only {
+                    Some(read_only) => !read_only,
+                    None => {
+                        let answer = is_read_only_management_event(event, probe_cache, probe_hits)?;
+                        read_only = Some(answer);
+                        !answer
+                    }
+                },
+            };
+            if receives {
                 found(id.index(), rule);
             }
         }

@@ -13,13 +13,21 @@
 //! that two fields of one rule are never satisfied by different elements of
 //! the same array. Work is proportional to the states reached, not to the
 //! number of rules.
+//!
+//! In early-exit mode the automaton also has *gates*: fields on which every
+//! sub-rule has a condition that a missing field fails. Each gate merges those
+//! conditions into one test; the scanner applies it as soon as the field has
+//! been read, and stops reading an event that fails it, since no rule can
+//! match that event any more. Rules filter on `source` and `detail-type`
+//! almost always, so most events no rule wants are dropped after their
+//! first few fields.
 
 pub(crate) mod values;
 
 use std::collections::{BTreeMap, HashMap};
 
 use crate::pattern::{Op, Pattern};
-use crate::scan::{self, FieldValue, Kind, NIL, PathTrie, ScanBuffers, TrailStep};
+use crate::scan::{self, FieldValue, Kind, NIL, PathTrie, ScanBuffers, ScanEnd, TrailStep};
 use crate::search::MatchSet;
 use values::{Leaf, LookupBuffers, ValueIndex, ValueIndexBuilder};
 
@@ -50,6 +58,7 @@ pub(crate) struct Automaton {
     pub(crate) fields: Vec<String>,
     states: Vec<State>,
     max_anything_but: usize,
+    gates: Vec<Transition>,
 }
 
 #[derive(Default)]
@@ -60,19 +69,26 @@ struct StateBuilder {
 }
 
 impl Automaton {
-    /// Builds the automaton for `(rule id, pattern)` pairs.
-    pub(crate) fn build<'a>(rules: impl IntoIterator<Item = (u32, &'a Pattern)>) -> Automaton {
+    /// Builds the automaton for `(rule id, pattern)` pairs, with gates when
+    /// `with_gates` (for early-exit scanning).
+    pub(crate) fn build<'a>(
+        rules: impl IntoIterator<Item = (u32, &'a Pattern)>,
+        with_gates: bool,
+    ) -> Automaton {
         let mut field_ids: HashMap<&str, u32> = HashMap::new();
         let mut fields: Vec<String> = Vec::new();
         let mut states: Vec<StateBuilder> = vec![StateBuilder::default()];
+        let mut gates = GateBuilder::default();
         for (rule, pattern) in rules {
             for subrule in &pattern.subrules {
+                gates.subrules += 1;
                 let mut state = 0usize;
                 for condition in subrule {
                     let field = *field_ids.entry(condition.path.as_str()).or_insert_with(|| {
                         fields.push(condition.path.clone());
                         (fields.len() - 1) as u32
                     });
+                    gates.add(field, &condition.ops);
                     let next_id = states.len() as u32;
                     let edges = states[state].transitions.entry(field).or_default();
                     let next = *edges.entry(condition.ops.clone()).or_insert(next_id);
@@ -102,11 +118,22 @@ impl Automaton {
                     .collect(),
             })
             .collect();
+        let mut trie = PathTrie::build(&fields);
+        let gates = if with_gates {
+            gates.finish()
+        } else {
+            Vec::new()
+        };
+        for (index, gate) in gates.iter().enumerate() {
+            trie.set_gate(gate.field, index as u32);
+            max_anything_but = max_anything_but.max(gate.anything_but.len());
+        }
         Automaton {
-            trie: PathTrie::build(&fields),
+            trie,
             fields,
             states,
             max_anything_but,
+            gates,
         }
     }
 
@@ -131,6 +158,16 @@ impl Automaton {
                             .sum::<usize>()
                 })
                 .sum::<usize>()
+            + self
+                .gates
+                .iter()
+                .map(|g| {
+                    std::mem::size_of::<Transition>()
+                        + g.positive.memory_usage()
+                        + g.excluded.memory_usage()
+                        + g.anything_but.len() * 4
+                })
+                .sum::<usize>()
     }
 
     /// Matches one event, adding matched rule ids to `set`.
@@ -143,7 +180,40 @@ impl Automaton {
         set: &mut MatchSet,
     ) -> Result<(), crate::EventError> {
         work.prepare(self);
-        scan::scan(&self.trie, event, validate, max_depth, &mut work.scan)?;
+        let Work {
+            scan,
+            lookup,
+            targets,
+            reached,
+            excluded_stamp,
+            lookup_generation,
+            ..
+        } = work;
+        let mut gate_passes = |gate: u32, buffers: &ScanBuffers| {
+            let gate = &self.gates[gate as usize];
+            buffers.values.iter().any(|value| {
+                value.field == gate.field
+                    && accepts(
+                        gate,
+                        value_leaf(event, buffers, value),
+                        lookup,
+                        targets,
+                        (reached, excluded_stamp),
+                        lookup_generation,
+                    )
+            })
+        };
+        let end = scan::scan(
+            &self.trie,
+            event,
+            validate,
+            max_depth,
+            scan,
+            &mut gate_passes,
+        )?;
+        if end == ScanEnd::Rejected {
+            return Ok(());
+        }
         // Link each field's values.
         for (i, v) in work.scan.values.iter_mut().enumerate() {
             if v.field != NIL {
@@ -233,15 +303,7 @@ impl Automaton {
                         *lookup_generation = 1;
                     }
                     let stamp = *lookup_generation;
-                    let leaf = Leaf {
-                        kind: value.kind,
-                        text: scan.bytes(event, value.text),
-                        key: if value.kind == Kind::Number {
-                            scan.bytes(event, value.key)
-                        } else {
-                            &[]
-                        },
-                    };
+                    let leaf = value_leaf(event, scan, &value);
                     targets.clear();
                     transition.positive.lookup(leaf, lookup, targets);
                     for &next in targets.iter() {
@@ -274,6 +336,96 @@ impl Automaton {
                 }
             }
         }
+    }
+}
+
+/// The value index's view of a recorded value.
+#[inline]
+fn value_leaf<'e>(event: &'e [u8], buffers: &'e ScanBuffers, value: &FieldValue) -> Leaf<'e> {
+    Leaf {
+        kind: value.kind,
+        text: buffers.bytes(event, value.text),
+        key: if value.kind == Kind::Number {
+            buffers.bytes(event, value.key)
+        } else {
+            &[]
+        },
+    }
+}
+
+/// Whether some condition of `transition` accepts `leaf`.
+fn accepts(
+    transition: &Transition,
+    leaf: Leaf<'_>,
+    lookup: &mut LookupBuffers,
+    targets: &mut Vec<u32>,
+    stamps: (&mut [u32], &mut [u32]),
+    lookup_generation: &mut u32,
+) -> bool {
+    let (reached, excluded_stamp) = stamps;
+    targets.clear();
+    transition.positive.lookup(leaf, lookup, targets);
+    if !targets.is_empty() {
+        return true;
+    }
+    if transition.anything_but.is_empty() {
+        return false;
+    }
+    *lookup_generation = lookup_generation.wrapping_add(1);
+    if *lookup_generation == 0 {
+        // The walk shares the counter: reset its stamps too.
+        reached.iter_mut().for_each(|v| *v = 0);
+        excluded_stamp.iter_mut().for_each(|v| *v = 0);
+        *lookup_generation = 1;
+    }
+    let stamp = *lookup_generation;
+    transition.excluded.lookup(leaf, lookup, targets);
+    for &e in targets.iter() {
+        excluded_stamp[e as usize] = stamp;
+    }
+    excluded_stamp[..transition.anything_but.len()]
+        .iter()
+        .any(|&s| s != stamp)
+}
+
+/// Gathers, per field, the conditions of the sub-rules that need it; a field
+/// every sub-rule needs becomes a gate.
+#[derive(Default)]
+struct GateBuilder {
+    subrules: usize,
+    /// field → the sub-rules needing it
+    needed: HashMap<u32, Needed>,
+}
+
+#[derive(Default)]
+struct Needed {
+    subrules: usize,
+    /// Their conditions on the field (the targets are unused).
+    conditions: HashMap<Vec<Op>, u32>,
+}
+
+impl GateBuilder {
+    /// A condition of the latest sub-rule.
+    fn add(&mut self, field: u32, ops: &[Op]) {
+        if ops.contains(&Op::Exists(false)) {
+            return; // a missing field passes it
+        }
+        let needed = self.needed.entry(field).or_default();
+        // The compiler keys a sub-rule's conditions by path, so this counts
+        // sub-rules.
+        needed.subrules += 1;
+        needed.conditions.entry(ops.to_vec()).or_insert(0);
+    }
+
+    fn finish(self) -> Vec<Transition> {
+        let mut gates: Vec<Transition> = self
+            .needed
+            .into_iter()
+            .filter(|(_, needed)| self.subrules > 0 && needed.subrules == self.subrules)
+            .map(|(field, needed)| freeze(field, needed.conditions))
+            .collect();
+        gates.sort_by_key(|g| g.field);
+        gates
     }
 }
 
@@ -382,6 +534,87 @@ impl Work {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn hits(mode: crate::ScanMode, patterns: &[&str], event: &str) -> Result<usize, String> {
+        let matcher = crate::Matcher::builder()
+            .configure(crate::Config::new().scan_mode(mode))
+            .build(patterns)
+            .unwrap();
+        let mut set = MatchSet::new(matcher.rule_capacity());
+        matcher
+            .matches_with(&mut matcher.create_cache(), event.as_bytes(), &mut set)
+            .map(|()| set.len())
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_failed_gate_stops_early_exit_reading() {
+        use crate::ScanMode::{EarlyExit, Validating};
+        let rules = [
+            r#"{"source": ["a"], "detail": {"n": [1]}}"#,
+            r#"{"source": [{"prefix": "b"}], "x": [{"exists": false}]}"#,
+            r#"{"source": [{"anything-but": ["a", "b", "c", "d"]}], "detail": {"n": [2]}}"#,
+        ];
+        // `source` is a gate: no rule takes "c", so the broken rest is never read.
+        let rejected = r#"{"source": "c", "detail": {"n": 1 !!!"#;
+        assert_eq!(hits(EarlyExit, &rules, rejected), Ok(0));
+        assert!(hits(Validating, &rules, rejected).is_err());
+        // A value some condition takes (anything-but included) reads on.
+        for (event, expected) in [
+            (r#"{"source": "a", "detail": {"n": 1}}"#, 1),
+            (r#"{"source": "bee"}"#, 1),
+            (r#"{"source": "e", "detail": {"n": 2}}"#, 1),
+            (r#"{"source": ["c", "a"], "detail": {"n": 1}}"#, 1),
+            (r#"{"detail": {"n": 1}}"#, 0),
+        ] {
+            assert_eq!(hits(EarlyExit, &rules, event), Ok(expected), "{event}");
+            assert_eq!(hits(Validating, &rules, event), Ok(expected), "{event}");
+        }
+        assert!(
+            hits(
+                EarlyExit,
+                &rules,
+                r#"{"source": "e", "detail": {"n": 1 !!!"#
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn only_fields_every_subrule_needs_are_gates() {
+        let build = |patterns: &[&str]| {
+            let compiled: Vec<Pattern> = patterns
+                .iter()
+                .map(|p| crate::pattern::compile(p, &crate::Config::new().limits()).unwrap())
+                .collect();
+            let automaton = Automaton::build(
+                compiled.iter().enumerate().map(|(i, p)| (i as u32, p)),
+                true,
+            );
+            let mut gates: Vec<String> = automaton
+                .gates
+                .iter()
+                .map(|g| automaton.fields[g.field as usize].clone())
+                .collect();
+            gates.sort();
+            gates
+        };
+        assert_eq!(
+            build(&[
+                r#"{"source": ["a"], "detail-type": ["x"]}"#,
+                r#"{"source": ["b"]}"#
+            ]),
+            ["source"]
+        );
+        // `exists: false` passes when the field is missing.
+        assert!(build(&[r#"{"source": ["a"]}"#, r#"{"source": [{"exists": false}]}"#]).is_empty());
+        // One `$or` branch without the field is enough to keep it from gating.
+        assert!(build(&[r#"{"$or": [{"source": ["a"]}, {"id": ["1"]}]}"#]).is_empty());
+        assert_eq!(
+            build(&[r#"{"source": ["a"], "$or": [{"id": ["1"]}, {"id": ["2"], "x": [1]}]}"#]),
+            ["id", "source"]
+        );
+    }
 
     #[test]
     fn trails_merge_or_conflict() {
