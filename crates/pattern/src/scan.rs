@@ -458,20 +458,19 @@ impl<'a> Scanner<'a, '_, '_> {
     /// Early exit: the value at `node` has been read outside any array, so
     /// nothing more can be recorded under it. A node whose needed children
     /// are all complete is complete too; when the root is, reading stops.
-    /// Reading stops too when a completed node's gate fails.
-    fn complete(&mut self, mut node: u32) {
-        loop {
-            if self.buffers.remaining[node as usize] == u32::MAX {
-                return; // already complete
+    /// Reading stops too when a completed node's gate fails, unless reading
+    /// stops anyway (the automaton then tests the same values).
+    fn complete(&mut self, node: u32) {
+        let mut at = node;
+        let last = loop {
+            if self.buffers.remaining[at as usize] == u32::MAX {
+                if at == node {
+                    return; // already complete
+                }
+                break at;
             }
-            self.buffers.remaining[node as usize] = u32::MAX;
-            let gate = self.trie.nodes[node as usize].gate;
-            if gate != NIL && !(self.gate_passes)(gate, self.buffers) {
-                self.rejected = true;
-                self.done = true;
-                return;
-            }
-            let parent = self.trie.nodes[node as usize].parent;
+            self.buffers.remaining[at as usize] = u32::MAX;
+            let parent = self.trie.nodes[at as usize].parent;
             if parent == NIL {
                 self.done = true;
                 return;
@@ -479,9 +478,20 @@ impl<'a> Scanner<'a, '_, '_> {
             let left = &mut self.buffers.remaining[parent as usize];
             *left -= 1;
             if *left != 0 {
+                break parent;
+            }
+            at = parent;
+        };
+        // `node` and its ancestors below `last` were completed just now.
+        let mut at = node;
+        while at != last {
+            let gate = self.trie.nodes[at as usize].gate;
+            if gate != NIL && !(self.gate_passes)(gate, self.buffers) {
+                self.rejected = true;
+                self.done = true;
                 return;
             }
-            node = parent;
+            at = self.trie.nodes[at as usize].parent;
         }
     }
 
