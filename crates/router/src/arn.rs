@@ -15,6 +15,11 @@ pub enum TargetKind {
     SqsQueue,
     /// `arn:aws:sns:REGION:ACCOUNT:NAME` (`.fifo` for FIFO topics)
     SnsTopic,
+    /// `arn:aws:ssm:REGION:ACCOUNT:document/NAME`: EC2 Run Command (the
+    /// account is empty for AWS's own documents, such as `AWS-RunShellScript`)
+    RunCommandDocument,
+    /// `arn:aws:logs:REGION:ACCOUNT:log-group:NAME` (a trailing `:*` is allowed)
+    CloudWatchLogGroup,
 }
 
 impl TargetKind {
@@ -31,6 +36,8 @@ impl TargetKind {
             TargetKind::StepFunctionsStateMachine => "Step Functions state machine",
             TargetKind::SqsQueue => "SQS queue",
             TargetKind::SnsTopic => "SNS topic",
+            TargetKind::RunCommandDocument => "EC2 Run Command document",
+            TargetKind::CloudWatchLogGroup => "CloudWatch Logs log group",
         }
     }
 }
@@ -145,14 +152,35 @@ impl Arn {
             }
             "sqs" if !resource.contains([':', '/']) => Some(TargetKind::SqsQueue),
             "sns" if !resource.contains([':', '/']) => Some(TargetKind::SnsTopic),
+            "ssm" if resource.starts_with("document/") && resource.len() > 9 => {
+                Some(TargetKind::RunCommandDocument)
+            }
+            "logs" if resource.starts_with("log-group:") && !self.resource_name().is_empty() => {
+                Some(TargetKind::CloudWatchLogGroup)
+            }
             _ => None,
         }
     }
 
     /// The bare name of the resource: function, stream, state machine,
-    /// queue or topic name (a Lambda qualifier is not part of it).
+    /// queue, topic, document or log group name (a Lambda qualifier and a
+    /// log group's `:*` are not part of it).
+    ///
+    /// ```
+    /// use sluice_router::arn::Arn;
+    /// let group = Arn::parse("arn:aws:logs:us-east-1:123456789012:log-group:/aws/events/images:*").unwrap();
+    /// assert_eq!(group.resource_name(), "/aws/events/images");
+    /// let document = Arn::parse("arn:aws:ssm:us-east-1::document/AWS-RunShellScript").unwrap();
+    /// assert_eq!(document.resource_name(), "AWS-RunShellScript");
+    /// ```
     pub fn resource_name(&self) -> &str {
         let resource = self.resource.as_str();
+        if let Some(group) = resource.strip_prefix("log-group:") {
+            return group.strip_suffix(":*").unwrap_or(group);
+        }
+        if let Some(document) = resource.strip_prefix("document/") {
+            return document;
+        }
         let rest = resource
             .strip_prefix("function:")
             .or_else(|| resource.strip_prefix("stream/"))
@@ -195,6 +223,19 @@ mod tests {
             kind("arn:aws:states:us-east-1:123456789012:stateMachine:m"),
             Some(TargetKind::StepFunctionsStateMachine)
         );
+        assert_eq!(
+            kind("arn:aws:ssm:us-east-1::document/AWS-RunShellScript"),
+            Some(TargetKind::RunCommandDocument)
+        );
+        assert_eq!(
+            kind("arn:aws:logs:us-east-1:123456789012:log-group:/aws/events/x:*"),
+            Some(TargetKind::CloudWatchLogGroup)
+        );
+        assert_eq!(
+            kind("arn:aws:logs:us-east-1:123456789012:log-group::*"),
+            None
+        );
+        assert_eq!(kind("arn:aws:ssm:us-east-1:123456789012:parameter/p"), None);
         assert_eq!(
             kind("arn:aws:sns:us-east-1:123456789012:t"),
             Some(TargetKind::SnsTopic)

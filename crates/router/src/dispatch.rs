@@ -21,10 +21,10 @@ use tokio::time::Instant;
 use tower::ServiceExt;
 
 use crate::arn::{Arn, TargetKind};
-use crate::clock::format_rfc3339;
+use crate::clock::{format_rfc3339, parse_rfc3339};
 use crate::document::{Node, decode_str};
 use crate::metrics::{Metrics, TargetCounters};
-use crate::model::{Rule, Target, ValidationError};
+use crate::model::{Rule, RunCommandTarget, Target, ValidationError};
 use crate::policy::{Attempt, AttemptState, StackSettings, TargetStack, target_stack};
 use crate::table::{RuleTable, Scratch};
 use crate::transform::{EventContext, InputShape, TransformError};
@@ -51,6 +51,12 @@ pub struct Delivery {
     pub message_group_id: Option<String>,
     /// String message attributes (dead-letter messages carry EventBridge's).
     pub attributes: Vec<(String, String)>,
+    /// When the event happened (its `time`, in milliseconds since the epoch),
+    /// for targets that record it (CloudWatch Logs); `None` when the event
+    /// has no valid `time`.
+    pub event_time_ms: Option<i64>,
+    /// EC2 Run Command: the instances to run the document on.
+    pub run_command_targets: Option<Arc<RunCommandTarget>>,
 }
 
 impl Delivery {
@@ -62,6 +68,8 @@ impl Delivery {
             partition_key: None,
             message_group_id: None,
             attributes: Vec::new(),
+            event_time_ms: None,
+            run_command_targets: None,
         }
     }
 }
@@ -275,6 +283,8 @@ pub struct PlannedDelivery {
     pub event: Arc<str>,
     /// Kinesis partition key, when the target is a stream.
     pub partition_key: Option<String>,
+    /// The event's `time` in milliseconds, when the target is a log group.
+    pub event_time_ms: Option<i64>,
 }
 
 impl PlannedDelivery {
@@ -320,7 +330,10 @@ pub fn plan(
 /// deduplication id).
 fn needs_document(target: &Target) -> bool {
     target.input.needs_document()
-        || target.kind == TargetKind::KinesisStream
+        || matches!(
+            target.kind,
+            TargetKind::KinesisStream | TargetKind::CloudWatchLogGroup
+        )
         || target.arn.is_fifo()
 }
 
@@ -345,6 +358,10 @@ fn plan_matched(
         _ => "".into(),
     };
     let time = std::cell::OnceCell::new();
+    let event_time_ms = match document.as_ref().and_then(|d| d.get("time")) {
+        Some(Node::String(raw)) => parse_rfc3339(&decode_str(raw)).map(|s| s * 1000),
+        _ => None,
+    };
     let mut out = Vec::with_capacity(matched.iter().map(|r| r.targets.len()).sum());
     for rule in matched {
         for (index, target) in rule.targets.iter().enumerate() {
@@ -380,6 +397,8 @@ fn plan_matched(
                 event_id: event_id.clone(),
                 event: text.clone(),
                 partition_key,
+                event_time_ms: event_time_ms
+                    .filter(|_| target.kind == TargetKind::CloudWatchLogGroup),
             });
         }
     }
@@ -703,6 +722,8 @@ impl Router {
             (Ok(payload), Some(stack)) => {
                 let mut message = Delivery::new(payload.clone(), delivery.event_id.clone());
                 message.partition_key = delivery.partition_key.clone();
+                message.event_time_ms = delivery.event_time_ms;
+                message.run_command_targets = target.run_command_targets.clone();
                 if matches!(target.kind, TargetKind::SqsQueue | TargetKind::SnsTopic) {
                     message.message_group_id = target.message_group_id.clone();
                 }

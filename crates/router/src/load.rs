@@ -786,6 +786,42 @@ impl<'n, 'a, 'r> Fields<'n, 'a, 'r> {
         }
     }
 
+    /// A list of objects, each with its own field access.
+    fn objects(&self, field: &str) -> Result<Option<Vec<Fields<'n, 'a, 'r>>>, LoadError> {
+        match self.node.get(field) {
+            None | Some(Node::Scalar("null")) => Ok(None),
+            Some(Node::Array(items)) => items
+                .iter()
+                .enumerate()
+                .map(|(i, node)| match node {
+                    Node::Object(_) => Ok(Fields {
+                        file: self.file,
+                        rule: self.rule.clone(),
+                        prefix: format!("{}{field}[{i}].", self.prefix),
+                        node,
+                        resolver: self.resolver,
+                    }),
+                    _ => Err(self.error(field, "expected a list of objects")),
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(Some),
+            Some(_) => Err(self.error(field, "expected a list of objects")),
+        }
+    }
+
+    /// A list of strings (each may be an intrinsic function).
+    fn strings(&self, field: &str) -> Result<Option<Vec<String>>, LoadError> {
+        match self.node.get(field) {
+            None | Some(Node::Scalar("null")) => Ok(None),
+            Some(Node::Array(items)) => items
+                .iter()
+                .map(|node| self.resolver.string(node).map_err(|m| self.error(field, m)))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Some),
+            Some(_) => Err(self.error(field, "expected a list of strings")),
+        }
+    }
+
     /// A JSON document given as a string or written inline (EventPattern, Input).
     fn json_text(&self, field: &str) -> Result<Option<String>, LoadError> {
         match self.node.get(field) {
@@ -905,6 +941,22 @@ fn read_target(
     }
     if let Some(sqs) = fields.object("SqsParameters")? {
         target.message_group_id = sqs.string("MessageGroupId")?;
+    }
+    if let Some(run_command) = fields.object("RunCommandParameters")? {
+        let blocks = run_command.objects("RunCommandTargets")?.ok_or_else(|| {
+            run_command.error("RunCommandTargets", "required in RunCommandParameters")
+        })?;
+        let mut targets = Vec::with_capacity(blocks.len());
+        for block in blocks {
+            let key = block
+                .string("Key")?
+                .ok_or_else(|| block.error("Key", "required in a RunCommandTarget"))?;
+            let values = block
+                .strings("Values")?
+                .ok_or_else(|| block.error("Values", "required in a RunCommandTarget"))?;
+            targets.push((key, values));
+        }
+        target.run_command_targets = Some(targets);
     }
     Ok(target)
 }

@@ -1,6 +1,7 @@
 //! The EventBridge resource model: buses, rules and targets, checked with
 //! AWS's limits and error texts.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::arn::{Arn, TargetKind};
@@ -23,6 +24,12 @@ pub const MAX_RETRY_ATTEMPTS: u32 = 185;
 pub const EVENT_AGE_RANGE_SECONDS: (u32, u32) = (60, 86_400);
 /// Longest SQS message group id.
 pub const MAX_MESSAGE_GROUP_ID_LEN: usize = 100;
+/// Values in a `RunCommandTarget` (instance ids or tag values).
+pub const MAX_RUN_COMMAND_VALUES: usize = 50;
+/// Length of a `RunCommandTarget` key.
+pub const MAX_RUN_COMMAND_KEY_LEN: usize = 128;
+/// Length of one `RunCommandTarget` value.
+pub const MAX_RUN_COMMAND_VALUE_LEN: usize = 256;
 /// The name of the default event bus.
 pub const DEFAULT_BUS: &str = "default";
 
@@ -233,6 +240,18 @@ pub struct TargetDefinition {
     pub partition_key_path: Option<String>,
     /// `SqsParameters.MessageGroupId`.
     pub message_group_id: Option<String>,
+    /// `RunCommandParameters.RunCommandTargets`: (`Key`, `Values`) blocks.
+    pub run_command_targets: Option<Vec<(String, Vec<String>)>>,
+}
+
+/// The instances an EC2 Run Command target runs its document on: by id
+/// (`InstanceIds`) or by tag (`tag:<key>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunCommandTarget {
+    /// `InstanceIds` or `tag:<key>`.
+    pub key: String,
+    /// Instance ids, or the tag's values.
+    pub values: Vec<String>,
 }
 
 /// A rule as written in PutRule (plus its targets), before checking.
@@ -275,6 +294,8 @@ pub struct Target {
     pub partition_key_path: Option<JsonPath>,
     /// SQS FIFO message group id.
     pub message_group_id: Option<String>,
+    /// EC2 Run Command: the instances to run the document on.
+    pub run_command_targets: Option<Arc<RunCommandTarget>>,
 }
 
 /// A checked rule.
@@ -475,7 +496,7 @@ impl Target {
         let arn = Arn::parse(&definition.arn)?;
         let Some(kind) = arn.kind() else {
             return Err(ValidationError::validation(format!(
-                "Target {} has ARN {}, which is not a target sluice delivers to (Lambda functions, Kinesis streams, Step Functions state machines, SQS queues and SNS topics).",
+                "Target {} has ARN {}, which is not a target sluice delivers to (Lambda functions, Kinesis streams, Step Functions state machines, SQS queues, SNS topics, EC2 Run Command documents and CloudWatch Logs log groups).",
                 definition.id, definition.arn
             )));
         };
@@ -489,12 +510,34 @@ impl Target {
             }
             (None, None) => None,
         };
-        let input = InputShape::compile(
+        let mut input = InputShape::compile(
             &definition.id,
             definition.input.as_deref(),
             definition.input_path.as_deref(),
             transformer,
         )?;
+        if kind == TargetKind::CloudWatchLogGroup && definition.role_arn.is_some() {
+            return Err(ValidationError::validation(format!(
+                "RoleArn is not supported for target {}.",
+                definition.arn
+            )));
+        }
+        let run_command_targets = run_command_targets(definition, kind, &field)?;
+        if kind == TargetKind::RunCommandDocument {
+            match &input {
+                // Run Command gets nothing from the event unless told to.
+                InputShape::WholeEvent => input = InputShape::Constant("{}".into()),
+                InputShape::Constant(parameters) => {
+                    document_parameters(parameters).map_err(|reason| {
+                        ValidationError::validation(format!(
+                            "Input for target {} is not valid Run Command document parameters: {reason}.",
+                            definition.id
+                        ))
+                    })?;
+                }
+                _ => {}
+            }
+        }
         let mut retry_policy = RetryPolicy::default();
         if let Some(attempts) = definition.maximum_retry_attempts {
             if !(0..=i64::from(MAX_RETRY_ATTEMPTS)).contains(&attempts) {
@@ -573,8 +616,140 @@ impl Target {
             dead_letter_queue,
             partition_key_path,
             message_group_id: definition.message_group_id.clone(),
+            run_command_targets,
         })
     }
+}
+
+/// Checks `RunCommandParameters`: only for Run Command documents, which
+/// need exactly one block naming `InstanceIds` or `tag:<key>`.
+fn run_command_targets(
+    definition: &TargetDefinition,
+    kind: TargetKind,
+    field: &dyn Fn(&str) -> String,
+) -> Result<Option<Arc<RunCommandTarget>>, ValidationError> {
+    let blocks = match (&definition.run_command_targets, kind) {
+        (None, TargetKind::RunCommandDocument) => {
+            return Err(ValidationError::validation(format!(
+                "Parameter(s) RunCommandParameters must be specified for target: {}.",
+                definition.id
+            )));
+        }
+        (None, _) => return Ok(None),
+        (Some(_), kind) if kind != TargetKind::RunCommandDocument => {
+            // AWS's text, spacing included.
+            return Err(ValidationError::validation(format!(
+                "Parameter RunCommandParameters is not valid for target{}.",
+                definition.id
+            )));
+        }
+        (Some(blocks), _) => blocks,
+    };
+    let list = field("runCommandParameters.runCommandTargets");
+    let [(key, values)] = blocks.as_slice() else {
+        if blocks.is_empty() {
+            return Err(ValidationError::constraint(
+                "[]",
+                &list,
+                "Member must have length greater than or equal to 1",
+            ));
+        }
+        return Err(ValidationError::validation(format!(
+            "RunCommandParameters of target {} has {} RunCommandTargets blocks; EventBridge takes one, naming either InstanceIds or one tag (tag:<key>).",
+            definition.id,
+            blocks.len()
+        )));
+    };
+    let key_field = format!("{list}.1.member.key");
+    let key_length = key.chars().count();
+    if key_length == 0 || key_length > MAX_RUN_COMMAND_KEY_LEN {
+        let constraint = if key_length == 0 {
+            "Member must have length greater than or equal to 1"
+        } else {
+            "Member must have length less than or equal to 128"
+        };
+        return Err(ValidationError::constraint(key, &key_field, constraint));
+    }
+    let tag = key.strip_prefix("tag:");
+    if key != "InstanceIds" && tag.is_none_or(str::is_empty) {
+        return Err(ValidationError::validation(format!(
+            "RunCommandTargets key {key:?} of target {} is neither InstanceIds nor tag:<tag-key>.",
+            definition.id
+        )));
+    }
+    let values_field = format!("{list}.1.member.values");
+    if values.is_empty() || values.len() > MAX_RUN_COMMAND_VALUES {
+        let constraint = if values.is_empty() {
+            "Member must have length greater than or equal to 1"
+        } else {
+            "Member must have length less than or equal to 50"
+        };
+        return Err(ValidationError::constraint(
+            &format!("[{}]", values.join(", ")),
+            &values_field,
+            constraint,
+        ));
+    }
+    for value in values {
+        let length = value.chars().count();
+        if length == 0 || length > MAX_RUN_COMMAND_VALUE_LEN {
+            let constraint = if length == 0 {
+                "Member must have length greater than or equal to 1"
+            } else {
+                "Member must have length less than or equal to 256"
+            };
+            return Err(ValidationError::constraint(
+                value,
+                &format!("{values_field}.member"),
+                constraint,
+            ));
+        }
+    }
+    Ok(Some(Arc::new(RunCommandTarget {
+        key: key.clone(),
+        values: values.clone(),
+    })))
+}
+
+/// Reads a Run Command payload as document parameters: a JSON object whose
+/// values are strings or lists of strings (a string stands for a list of
+/// one), as SSM SendCommand takes them.
+///
+/// ```
+/// use sluice_router::model::document_parameters;
+/// let parameters = document_parameters(r#"{"commands": ["echo hi"], "workingDirectory": "/tmp"}"#).unwrap();
+/// assert_eq!(parameters[1], ("workingDirectory".to_string(), vec!["/tmp".to_string()]));
+/// assert!(document_parameters(r#"{"commands": [1]}"#).is_err());
+/// ```
+pub fn document_parameters(payload: &str) -> Result<Vec<(String, Vec<String>)>, String> {
+    use crate::document::{Node, decode_str};
+    let document = Node::parse(payload).map_err(|e| format!("not JSON ({e})"))?;
+    let Node::Object(members) = &document else {
+        return Err("not a JSON object of parameter names to values".to_string());
+    };
+    let mut parameters = Vec::with_capacity(members.len());
+    for (name, value) in members {
+        let name = decode_str(name).into_owned();
+        let values = match value {
+            Node::String(raw) => vec![decode_str(raw).into_owned()],
+            Node::Array(items) => items
+                .iter()
+                .map(|item| match item {
+                    Node::String(raw) => Ok(decode_str(raw).into_owned()),
+                    _ => Err(format!(
+                        "parameter {name:?} has a value that is not a string"
+                    )),
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+            _ => {
+                return Err(format!(
+                    "parameter {name:?} is neither a string nor a list of strings"
+                ));
+            }
+        };
+        parameters.push((name, values));
+    }
+    Ok(parameters)
 }
 
 #[cfg(test)]
@@ -608,6 +783,85 @@ mod tests {
             .collect();
         let err = Rule::new(&rule(targets), &Environment::default()).unwrap_err();
         assert_eq!(err, ValidationError::limit_exceeded());
+    }
+
+    #[test]
+    fn log_groups_take_no_role() {
+        let arn = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/events/images";
+        let mut t = target(arn);
+        assert_eq!(
+            Target::new(&t, 1).unwrap().kind,
+            TargetKind::CloudWatchLogGroup
+        );
+        t.role_arn = Some("arn:aws:iam::123456789012:role/events".into());
+        assert_eq!(
+            Target::new(&t, 1).unwrap_err().message(),
+            format!("RoleArn is not supported for target {arn}.")
+        );
+    }
+
+    #[test]
+    fn run_command_targets_are_checked() {
+        let document = "arn:aws:ssm:us-east-1::document/AWS-RunShellScript";
+        let mut t = target(document);
+        assert_eq!(
+            Target::new(&t, 1).unwrap_err().message(),
+            "Parameter(s) RunCommandParameters must be specified for target: t."
+        );
+        t.run_command_targets = Some(vec![("InstanceIds".into(), vec!["i-0123".into()])]);
+        let checked = Target::new(&t, 1).unwrap();
+        assert_eq!(
+            checked.run_command_targets.as_ref().unwrap().values,
+            ["i-0123"]
+        );
+        // Without Input, Run Command gets no parameters from the event.
+        assert!(matches!(&checked.input, InputShape::Constant(c) if &**c == "{}"));
+
+        t.run_command_targets = Some(vec![("tag:Role".into(), vec![])]);
+        assert_eq!(
+            Target::new(&t, 2).unwrap_err().message(),
+            "1 validation error detected: Value '[]' at 'targets.2.member.runCommandParameters.runCommandTargets.1.member.values' failed to satisfy constraint: Member must have length greater than or equal to 1"
+        );
+        t.run_command_targets = Some(vec![("tag:Role".into(), vec!["v".into(); 51])]);
+        assert!(
+            Target::new(&t, 1)
+                .unwrap_err()
+                .message()
+                .contains("less than or equal to 50")
+        );
+        t.run_command_targets = Some(vec![("Name".into(), vec!["web".into()])]);
+        assert!(
+            Target::new(&t, 1)
+                .unwrap_err()
+                .message()
+                .contains("neither InstanceIds nor tag:<tag-key>")
+        );
+        t.run_command_targets = Some(vec![
+            ("InstanceIds".into(), vec!["i-1".into()]),
+            ("tag:Role".into(), vec!["web".into()]),
+        ]);
+        assert!(
+            Target::new(&t, 1)
+                .unwrap_err()
+                .message()
+                .contains("EventBridge takes one")
+        );
+
+        t.run_command_targets = Some(vec![("tag:Role".into(), vec!["web".into()])]);
+        t.input = Some(r#"{"commands": "uptime"}"#.into());
+        assert!(Target::new(&t, 1).is_ok());
+        t.input = Some(r#"{"commands": 1}"#.into());
+        assert_eq!(
+            Target::new(&t, 1).unwrap_err().message(),
+            "Input for target t is not valid Run Command document parameters: parameter \"commands\" is neither a string nor a list of strings."
+        );
+
+        let mut queue = target("arn:aws:sqs:us-east-1:123456789012:q");
+        queue.run_command_targets = Some(vec![("InstanceIds".into(), vec!["i-1".into()])]);
+        assert_eq!(
+            Target::new(&queue, 1).unwrap_err().message(),
+            "Parameter RunCommandParameters is not valid for targett."
+        );
     }
 
     #[test]
