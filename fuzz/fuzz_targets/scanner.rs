@@ -1,5 +1,6 @@
 //! Any bytes given as an event: never a panic or a hang; in validating mode
-//! the result equals the reference matcher's (same rules, or both reject).
+//! the result equals the reference matcher's (same rules, or both reject);
+//! early exit, with and without gates, only must not panic or hang.
 #![no_main]
 
 use std::sync::OnceLock;
@@ -17,21 +18,31 @@ const PATTERNS: &[&str] = &[
     r#"{"k": [""], "": {"e": [{"equals-ignore-case": "É"}]}}"#,
 ];
 
-fn matchers() -> &'static (Matcher, Matcher) {
-    static M: OnceLock<(Matcher, Matcher)> = OnceLock::new();
+/// Every pattern names `source` and `detail-type`: gates in early exit.
+const GATED: &[&str] = &[
+    r#"{"source": ["aws.imagebuilder"], "detail-type": [{"prefix": "EC2"}], "detail": {"state": {"status": ["FAILED"]}}}"#,
+    r#"{"source": [{"anything-but": "x"}], "detail-type": [{"wildcard": "*Change"}], "resources": [{"exists": true}]}"#,
+];
+
+fn matchers() -> &'static (Matcher, Matcher, Matcher) {
+    static M: OnceLock<(Matcher, Matcher, Matcher)> = OnceLock::new();
     M.get_or_init(|| {
-        let build = |mode| {
+        let build = |mode, patterns: &[&str]| {
             Matcher::builder()
                 .configure(Config::new().scan_mode(mode))
-                .build(PATTERNS)
+                .build(patterns)
                 .expect("fixed patterns are valid")
         };
-        (build(ScanMode::Validating), build(ScanMode::EarlyExit))
+        (
+            build(ScanMode::Validating, PATTERNS),
+            build(ScanMode::EarlyExit, PATTERNS),
+            build(ScanMode::EarlyExit, GATED),
+        )
     })
 }
 
 fuzz_target!(|data: &[u8]| {
-    let (validating, early_exit) = matchers();
+    let (validating, early_exit, gated) = matchers();
     let mut hits = MatchSet::new(PATTERNS.len());
     let mut cache = validating.create_cache();
     let got = validating
@@ -50,4 +61,6 @@ fuzz_target!(|data: &[u8]| {
     }
     let mut cache = early_exit.create_cache();
     let _ = early_exit.matches_with(&mut cache, data, &mut hits);
+    let mut cache = gated.create_cache();
+    let _ = gated.matches_with(&mut cache, data, &mut hits);
 });
