@@ -78,6 +78,9 @@ pub struct TargetSummary {
     retried: u64,
     dead_lettered: u64,
     failed: u64,
+    /// Why deliveries failed for good (dead-lettered or recorded), by error code.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    failure_reasons: BTreeMap<String, u64>,
     #[serde(rename = "Invocations")]
     invocations: u64,
     #[serde(rename = "InvocationAttempts")]
@@ -224,6 +227,7 @@ pub fn rule_summaries(
                     retried: t.retry_invocation_attempts,
                     dead_lettered: t.invocations_sent_to_dlq,
                     failed: t.recorded_failures,
+                    failure_reasons: t.failure_reasons.clone(),
                     invocations: t.invocations,
                     invocation_attempts: t.invocation_attempts,
                     failed_invocations: t.failed_invocations,

@@ -750,6 +750,7 @@ impl Router {
             }
             Err((error, retries, exhausted)) => {
                 counters.failed_invocations.fetch_add(1, Relaxed);
+                counters.record_failure_reason(error.code());
                 self.dead_letter(
                     &delivery.rule,
                     target,

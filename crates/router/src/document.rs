@@ -150,7 +150,13 @@ impl<'a> Node<'a> {
 
 /// Decodes the raw text between a JSON string's quotes. The text was checked
 /// by the parser, so decoding cannot fail; a malformed escape is kept as is.
-pub(crate) fn decode_str(raw: &str) -> Cow<'_, str> {
+///
+/// ```
+/// use sluice_router::document::{Node, decode_str};
+/// let Node::String(raw) = Node::parse(r#""tab\there""#).unwrap() else { unreachable!() };
+/// assert_eq!(decode_str(raw), "tab\there");
+/// ```
+pub fn decode_str(raw: &str) -> Cow<'_, str> {
     if !raw.contains('\\') {
         return Cow::Borrowed(raw);
     }

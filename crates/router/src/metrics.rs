@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 /// Counters of one rule.
@@ -46,9 +46,25 @@ pub struct TargetCounters {
     pub latency_samples: AtomicU64,
     /// Largest latency seen, in microseconds.
     pub latency_max_micros: AtomicU64,
+    /// Deliveries that failed for good, by error code (why they failed).
+    pub failure_reasons: Mutex<BTreeMap<String, u64>>,
 }
 
 impl TargetCounters {
+    /// Counts a delivery that failed for good with error `code`.
+    pub(crate) fn record_failure_reason(&self, code: &str) {
+        let mut reasons = self
+            .failure_reasons
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        match reasons.get_mut(code) {
+            Some(count) => *count += 1,
+            None => {
+                reasons.insert(code.to_string(), 1);
+            }
+        }
+    }
+
     pub(crate) fn record_latency(&self, latency: Duration) {
         let micros = latency.as_micros().min(u128::from(u64::MAX)) as u64;
         self.latency_sum_micros.fetch_add(micros, Relaxed);
@@ -58,7 +74,7 @@ impl TargetCounters {
 }
 
 /// A point-in-time copy of one (rule, target) pair's counters.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TargetSnapshot {
     /// `InvocationsCreated`.
     pub invocations_created: u64,
@@ -84,6 +100,8 @@ pub struct TargetSnapshot {
     pub mean_latency_micros: u64,
     /// Largest `IngestionToInvocationStartLatency`, in microseconds.
     pub max_latency_micros: u64,
+    /// Deliveries that failed for good, by error code.
+    pub failure_reasons: BTreeMap<String, u64>,
 }
 
 impl TargetSnapshot {
@@ -210,6 +228,11 @@ impl Metrics {
                     .checked_div(samples)
                     .unwrap_or(0),
                 max_latency_micros: c.latency_max_micros.load(Relaxed),
+                failure_reasons: c
+                    .failure_reasons
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .clone(),
             };
             out.entry(arn).or_default().targets.insert(id, snapshot);
         }

@@ -229,7 +229,7 @@ async fn every_delivery_is_delivered_dead_lettered_or_recorded() {
     let all = &metrics[RULE_ARN];
     let second = &metrics["arn:aws:events:us-east-1:123456789012:rule/second"];
     assert_eq!(all.matched_events, events as u64);
-    let target = |rule: &str, id: &str| -> TargetSnapshot { metrics[rule].targets[id] };
+    let target = |rule: &str, id: &str| -> TargetSnapshot { metrics[rule].targets[id].clone() };
     let mut created = 0;
     for snapshot in all.targets.values().chain(second.targets.values()) {
         assert!(snapshot.is_balanced(), "{snapshot:?}");
@@ -249,6 +249,9 @@ async fn every_delivery_is_delivered_dead_lettered_or_recorded() {
     assert_eq!(broken.invocation_attempts, 20 * 4);
     let slow = target(RULE_ARN, "slow");
     assert_eq!((slow.recorded_failures, slow.invocation_attempts), (20, 60));
+    // Why each delivery failed for good, by error code.
+    assert_eq!(slow.failure_reasons.values().sum::<u64>(), 20);
+    assert!(ok.failure_reasons.is_empty());
     let denied = target(RULE_ARN, "denied");
     assert_eq!(
         (denied.invocations_sent_to_dlq, denied.invocation_attempts),
@@ -267,6 +270,7 @@ async fn every_delivery_is_delivered_dead_lettered_or_recorded() {
     assert_eq!(quoted.dead_letter_invocations, 20);
     assert_eq!(quoted.invocation_attempts, 0);
     assert_eq!(quoted.invocations_sent_to_dlq, 20);
+    assert_eq!(quoted.failure_reasons.len(), 1, "{:?}", quoted.failure_reasons);
 
     // The dead-letter queue got EventBridge's attributes, with the event as body.
     let dlq = fakes.get(&arn("dlq"));

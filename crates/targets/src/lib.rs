@@ -2,11 +2,12 @@
 //!
 //! Delivery to AWS for `sluice-router`: Lambda (asynchronous Invoke),
 //! Kinesis (PutRecords), Step Functions (StartExecution), SQS
-//! (SendMessageBatch, FIFO queues, dead-letter queues) and SNS
-//! (PublishBatch, FIFO topics), over the official AWS SDK crates.
+//! (SendMessageBatch, FIFO queues, dead-letter queues), SNS (PublishBatch,
+//! FIFO topics), EC2 Run Command (SSM SendCommand) and CloudWatch Logs
+//! (PutLogEvents), over the official AWS SDK crates.
 //!
 //! Each target is a cargo feature (`lambda`, `kinesis`, `sfn`, `sqs`,
-//! `sns`; all on by default). Clients come from the standard AWS
+//! `sns`, `ssm`, `logs`; all on by default). Clients come from the standard AWS
 //! configuration chain: region, credentials, and `AWS_ENDPOINT_URL` (or a
 //! per-service `AWS_ENDPOINT_URL_SQS` and so on) for a local endpoint.
 //! Batch calls gather concurrent deliveries; when a batch partly fails, only
@@ -33,25 +34,36 @@
     feature = "kinesis",
     feature = "sfn",
     feature = "sqs",
-    feature = "sns"
+    feature = "sns",
+    feature = "ssm",
+    feature = "logs"
 )))]
 compile_error!(
-    "sluice-targets needs at least one target feature: lambda, kinesis, sfn, sqs or sns"
+    "sluice-targets needs at least one target feature: lambda, kinesis, sfn, sqs, sns, ssm or logs"
 );
 
-#[cfg(any(feature = "kinesis", feature = "sqs", feature = "sns"))]
+#[cfg(any(
+    feature = "kinesis",
+    feature = "sqs",
+    feature = "sns",
+    feature = "logs"
+))]
 mod batch;
 pub mod error;
 #[cfg(feature = "kinesis")]
 pub mod kinesis;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+#[cfg(feature = "logs")]
+pub mod logs;
 #[cfg(feature = "sfn")]
 pub mod sfn;
 #[cfg(feature = "sns")]
 pub mod sns;
 #[cfg(feature = "sqs")]
 pub mod sqs;
+#[cfg(feature = "ssm")]
+pub mod ssm;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -85,6 +97,10 @@ enum Client {
     Sqs(aws_sdk_sqs::Client),
     #[cfg(feature = "sns")]
     Sns(aws_sdk_sns::Client),
+    #[cfg(feature = "ssm")]
+    Ssm(aws_sdk_ssm::Client),
+    #[cfg(feature = "logs")]
+    Logs(aws_sdk_cloudwatchlogs::Client),
 }
 
 impl AwsConnector {
@@ -132,6 +148,10 @@ impl AwsConnector {
             TargetKind::SqsQueue => build!(aws_sdk_sqs, Sqs),
             #[cfg(feature = "sns")]
             TargetKind::SnsTopic => build!(aws_sdk_sns, Sns),
+            #[cfg(feature = "ssm")]
+            TargetKind::RunCommandDocument => build!(aws_sdk_ssm, Ssm),
+            #[cfg(feature = "logs")]
+            TargetKind::CloudWatchLogGroup => build!(aws_sdk_cloudwatchlogs, Logs),
             #[allow(unreachable_patterns)]
             other => {
                 return Err(format!(
@@ -164,6 +184,10 @@ impl Connect for AwsConnector {
             Client::Sqs(c) => Arc::new(sqs::SqsQueue::new(c, arn)),
             #[cfg(feature = "sns")]
             Client::Sns(c) => Arc::new(sns::SnsTopic::new(c, arn)),
+            #[cfg(feature = "ssm")]
+            Client::Ssm(c) => Arc::new(ssm::RunCommand::new(c, arn)),
+            #[cfg(feature = "logs")]
+            Client::Logs(c) => Arc::new(logs::LogGroup::new(c, arn)),
         };
         Ok(deliverer)
     }

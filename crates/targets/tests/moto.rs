@@ -1,4 +1,4 @@
-//! The five adapters against a real AWS protocol peer (moto server), through
+//! The seven adapters against a real AWS protocol peer (moto server), through
 //! the real SDK: each test routes an Image Builder event and reads back what
 //! the target received. `scripts/with-moto` starts the server and sets
 //! `SLUICE_MOTO_ENDPOINT`; without it these tests say so and pass without
@@ -541,7 +541,7 @@ async fn failed_deliveries_go_to_the_dead_letter_queue_with_eventbridge_attribut
     let router = route(&config, &rules, FAILED_EVENT).await;
     assert!(router.take_failures().is_empty());
     let snapshot = router.metrics().snapshot();
-    let target = snapshot["arn:aws:events:us-east-1:123456789012:rule/failed"].targets["gone"];
+    let target = &snapshot["arn:aws:events:us-east-1:123456789012:rule/failed"].targets["gone"];
     assert_eq!(target.invocations_sent_to_dlq, 1);
     assert!(target.is_balanced());
     let messages = receive(&sqs, &dlq_url).await;
@@ -560,4 +560,138 @@ async fn failed_deliveries_go_to_the_dead_letter_queue_with_eventbridge_attribut
     assert_eq!(attribute("ERROR_CODE"), "NO_RESOURCE");
     assert_eq!(attribute("RETRY_ATTEMPTS"), "0");
     assert!(!attributes.contains_key("EXHAUSTED_RETRY_CONDITION"));
+}
+
+/// FAILED_EVENT with a fresh id and a `time` a minute ago (CloudWatch Logs
+/// refuses log events older than 14 days).
+fn recent_failed_event() -> (String, String, i64) {
+    let id = unique("event");
+    let now = std::time::SystemTime::now();
+    let time = sluice_router::clock::format_rfc3339(now - Duration::from_secs(60));
+    let seconds = sluice_router::clock::parse_rfc3339(&time).unwrap();
+    let event = FAILED_EVENT
+        .replace("8d116ece-1738-47d9-bd9c-172411e20b8f", &id)
+        .replace("2026-09-14T07:31:05Z", &time);
+    (event, id, seconds * 1000)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cloudwatch_logs_gets_one_log_event_per_delivery_in_the_events_stream() {
+    let Some(endpoint) = endpoint() else { return };
+    let config = sdk_config(&endpoint).await;
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&config);
+    let group = format!("/aws/events/{}", unique("images"));
+    logs.create_log_group()
+        .log_group_name(&group)
+        .send()
+        .await
+        .unwrap();
+    let arn = format!("arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{group}:*");
+    let rules = format!(
+        r#"[{{"Name": "whole", "EventPattern": {{"source": ["aws.imagebuilder"]}},
+             "Targets": [{{"Id": "log", "Arn": "{arn}"}}]}},
+            {{"Name": "shaped", "EventPattern": {{"source": ["aws.imagebuilder"]}},
+             "Targets": [{{"Id": "log", "Arn": "{arn}",
+               "InputTransformer": {{"InputPathsMap": {{"at": "$.time", "status": "$.detail.state.status"}},
+                                     "InputTemplate": "{{\"timestamp\": <at>, \"message\": \"image <status>\"}}"}}}}]}}]"#
+    );
+    let (event, id, time_ms) = recent_failed_event();
+    let router = route(&config, &rules, &event).await;
+    assert!(router.take_failures().is_empty());
+    assert_eq!(delivered(&router), 2);
+    // One stream per event, named by its id.
+    let read = logs
+        .get_log_events()
+        .log_group_name(&group)
+        .log_stream_name(&id)
+        .start_from_head(true)
+        .send()
+        .await
+        .unwrap();
+    let mut got: Vec<(i64, String)> = read
+        .events()
+        .iter()
+        .map(|e| (e.timestamp().unwrap(), e.message().unwrap().to_string()))
+        .collect();
+    got.sort();
+    let mut expected = vec![
+        (time_ms, event.clone()),
+        (time_ms, "image FAILED".to_string()),
+    ];
+    expected.sort();
+    assert_eq!(got, expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_too_old_for_cloudwatch_logs_fails_with_the_reason() {
+    let Some(endpoint) = endpoint() else { return };
+    let config = sdk_config(&endpoint).await;
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&config);
+    let group = format!("/aws/events/{}", unique("old"));
+    logs.create_log_group()
+        .log_group_name(&group)
+        .send()
+        .await
+        .unwrap();
+    let rules = format!(
+        r#"[{{"Name": "old", "EventPattern": {{"source": ["aws.imagebuilder"]}},
+             "Targets": [{{"Id": "log", "Arn": "arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{group}"}}]}}]"#
+    );
+    // FAILED_EVENT happened in September 2026, more than 14 days before these tests.
+    let router = route(&config, &rules, FAILED_EVENT).await;
+    let failures = router.take_failures();
+    assert_eq!(failures.len(), 1);
+    assert_eq!(failures[0].error_code, "TooOldLogEvent");
+    assert!(failures[0].error_message.contains("more than 14 days ago"));
+    let snapshot = router.metrics().snapshot();
+    let target = &snapshot["arn:aws:events:us-east-1:123456789012:rule/old"].targets["log"];
+    assert_eq!(target.invocation_attempts, 1, "not retried");
+    assert_eq!(target.failure_reasons["TooOldLogEvent"], 1);
+    let streams = logs
+        .describe_log_streams()
+        .log_group_name(&group)
+        .send()
+        .await
+        .unwrap();
+    assert!(streams.log_streams().is_empty(), "nothing was written");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_command_sends_the_document_to_the_named_instances() {
+    let Some(endpoint) = endpoint() else { return };
+    let config = sdk_config(&endpoint).await;
+    let ssm = aws_sdk_ssm::Client::new(&config);
+    let instance = format!("i-{:017x}", std::process::id() as u64 * 7919 + 13);
+    let role = unique("builders");
+    let rules = format!(
+        r#"[{{"Name": "rebuild", "EventPattern": {{"detail": {{"state": {{"status": ["FAILED"]}}}}}},
+             "Targets": [{{"Id": "by-id", "Arn": "arn:aws:ssm:{REGION}::document/AWS-RunShellScript",
+                          "RunCommandParameters": {{"RunCommandTargets": [{{"Key": "InstanceIds", "Values": ["{instance}"]}}]}},
+                          "InputTransformer": {{"InputPathsMap": {{"image": "$.resources[0]"}},
+                                                "InputTemplate": "{{\"commands\": [\"rebuild <image>\"]}}"}}}},
+                         {{"Id": "by-tag", "Arn": "arn:aws:ssm:{REGION}::document/AWS-RunShellScript",
+                          "RunCommandParameters": {{"RunCommandTargets": [{{"Key": "tag:Role", "Values": ["{role}"]}}]}},
+                          "Input": "{{\"commands\": \"uptime\"}}"}}]}}]"#
+    );
+    let router = route(&config, &rules, FAILED_EVENT).await;
+    assert!(router.take_failures().is_empty());
+    assert_eq!(delivered(&router), 2);
+    let commands = ssm.list_commands().send().await.unwrap();
+    let by_id = commands
+        .commands()
+        .iter()
+        .find(|c| c.instance_ids().contains(&instance))
+        .expect("a command for the instance");
+    assert_eq!(by_id.document_name(), Some("AWS-RunShellScript"));
+    assert_eq!(
+        by_id.parameters().unwrap()["commands"],
+        ["rebuild arn:aws:imagebuilder:us-east-2:210987654321:image/ml-gpu/1.4.2/3"]
+    );
+    let by_tag = commands
+        .commands()
+        .iter()
+        .find(|c| c.targets().iter().any(|t| t.values() == [role.clone()]))
+        .expect("a command for the tag");
+    assert_eq!(by_tag.targets()[0].key(), Some("tag:Role"));
+    assert_eq!(by_tag.parameters().unwrap()["commands"], ["uptime"]);
 }
