@@ -26,8 +26,10 @@ use crate::document::{Node, decode_str};
 use crate::metrics::{Metrics, TargetCounters};
 use crate::model::{Rule, RunCommandTarget, Target, ValidationError};
 use crate::policy::{Attempt, AttemptState, StackSettings, TargetStack, target_stack};
+use crate::processing_log::{LogLevel, ProcessingLog, RecordIds, Step, error_member};
 use crate::table::{RuleTable, Scratch};
 use crate::transform::{EventContext, InputShape, TransformError};
+use serde_json::Map;
 
 /// A boxed, sendable future, as [`Deliver`] returns.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
@@ -455,6 +457,8 @@ struct Inner {
     settings: RouterSettings,
     /// Woken on every rule change (the scheduler re-reads the rules).
     changes: tokio::sync::Notify,
+    /// Where the steps of each event are logged, if anywhere.
+    log: Option<ProcessingLog>,
 }
 
 /// What routing one event started.
@@ -475,6 +479,50 @@ impl Router {
         connector: Arc<dyn Connect>,
         settings: RouterSettings,
     ) -> Result<Router, ConnectError> {
+        Router::with_processing_log(table, connector, settings, None)
+    }
+
+    /// A router as [`Router::new`] makes it that also writes what happens
+    /// to every event into `log` (see [`crate::processing_log`]).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use sluice_router::arn::{Arn, TargetKind};
+    /// use sluice_router::dispatch::*;
+    /// use sluice_router::model::Environment;
+    /// use sluice_router::processing_log::{LogLevel, MemorySink, ProcessingLog};
+    /// use sluice_router::{load, table::RuleTable};
+    ///
+    /// struct Accept;
+    /// impl Deliver for Accept {
+    ///     fn deliver(&self, _: Delivery) -> BoxFuture<Result<(), DeliveryError>> { Box::pin(async { Ok(()) }) }
+    /// }
+    /// struct Connector;
+    /// impl Connect for Connector {
+    ///     fn connect(&self, _: &Arn, _: TargetKind) -> Result<Arc<dyn Deliver>, ConnectError> { Ok(Arc::new(Accept)) }
+    /// }
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let rules = load::parse_rules("r.json", r#"[{"Name": "r", "EventPattern": {"source": ["a"]},
+    ///     "Targets": [{"Id": "t", "Arn": "arn:aws:sqs:us-east-1:123456789012:q"}]}]"#,
+    ///     &Default::default(), &Environment::default()).unwrap();
+    /// let sink = Arc::new(MemorySink::default());
+    /// let log = ProcessingLog::new(LogLevel::Info, sink.clone(), &Environment::default());
+    /// let router = Router::with_processing_log(RuleTable::new(rules).unwrap(), Arc::new(Connector),
+    ///     RouterSettings::default(), Some(log)).unwrap();
+    /// router.route("default", br#"{"id": "e-1", "source": "a"}"#).await.unwrap();
+    /// router.drain().await;
+    /// let steps: Vec<String> = sink.lines().iter()
+    ///     .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["message_type"].to_string())
+    ///     .collect();
+    /// assert_eq!(steps, [r#""EVENT_RECEIPT""#, r#""RULE_MATCH""#, r#""INVOCATION_SUCCESS""#]);
+    /// # });
+    /// ```
+    pub fn with_processing_log(
+        table: RuleTable,
+        connector: Arc<dyn Connect>,
+        settings: RouterSettings,
+        log: Option<ProcessingLog>,
+    ) -> Result<Router, ConnectError> {
         let router = Router {
             inner: Arc::new(Inner {
                 table: ArcSwap::from_pointee(RuleTable::default()),
@@ -486,6 +534,7 @@ impl Router {
                 pending: Arc::new(Semaphore::new(settings.max_pending.max(1))),
                 settings,
                 changes: tokio::sync::Notify::new(),
+                log: log.filter(|log| log.enabled(LogLevel::Error)),
             }),
         };
         for rule in table.rules() {
@@ -610,6 +659,9 @@ impl Router {
                 let text = std::str::from_utf8(event).map_err(|_| RouteError::NotUtf8)?;
                 plan_matched(&matched, text.trim().into(), &|| format_rfc3339(wall_clock))
             });
+        if let Some(log) = &inner.log {
+            log_receipt(log, bus, event, planned.as_ref().err(), matched.is_empty());
+        }
         let planned = match planned {
             Ok(planned) => planned,
             Err(e) => {
@@ -630,6 +682,10 @@ impl Router {
     ) -> Routed {
         let inner = &self.inner;
         let mut routed = Routed::default();
+        let mut planned = planned;
+        if let Some(log) = &inner.log {
+            log_rule_matches(log, matched, &mut planned);
+        }
         if planned.is_empty() {
             return routed;
         }
@@ -701,6 +757,20 @@ impl Router {
         permit: Option<tokio::sync::OwnedSemaphorePermit>,
     ) {
         let target = delivery.target();
+        let trace = self.inner.log.as_ref().map(|log| {
+            Arc::new(InvocationTrace {
+                log: log.clone(),
+                bus: delivery.rule.bus.clone(),
+                event_id: delivery.event_id.clone(),
+                invocation_id: uuid::Uuid::new_v4().to_string(),
+                rule_arn: delivery.rule.arn.clone(),
+                target_id: target.id.clone(),
+                target_arn: target.arn.to_string(),
+            })
+        });
+        if let Some(trace) = &trace {
+            trace.record(Step::InvocationStart, Map::new, None);
+        }
         let outcome = match (&delivery.payload, stack) {
             (Err(transform), _) => {
                 counters.dead_letter_invocations.fetch_add(1, Relaxed);
@@ -731,6 +801,7 @@ impl Router {
                     target.retry_policy,
                     ingested_at,
                     counters.clone(),
+                    trace.clone(),
                 ));
                 let attempt = Attempt {
                     delivery: message,
@@ -747,18 +818,38 @@ impl Router {
         match outcome {
             Ok(()) => {
                 counters.delivered.fetch_add(1, Relaxed);
+                if let Some(trace) = &trace {
+                    trace.record(
+                        Step::InvocationSuccess,
+                        || latency_details(ingested_at),
+                        None,
+                    );
+                }
             }
             Err((error, retries, exhausted)) => {
                 counters.failed_invocations.fetch_add(1, Relaxed);
                 counters.record_failure_reason(error.code());
+                if let Some(trace) = &trace {
+                    trace.record(
+                        Step::InvocationFailure,
+                        || {
+                            let mut details = latency_details(ingested_at);
+                            details.insert("retry_attempts".into(), retries.into());
+                            if let Some(condition) = exhausted {
+                                details
+                                    .insert("exhausted_retry_condition".into(), condition.into());
+                            }
+                            details
+                        },
+                        Some(&|| error_member(&error)),
+                    );
+                }
                 self.dead_letter(
-                    &delivery.rule,
-                    target,
+                    &delivery,
                     &counters,
-                    delivery.event.clone(),
                     error,
-                    retries,
-                    exhausted,
+                    (retries, exhausted),
+                    trace.as_deref(),
                 )
                 .await;
             }
@@ -768,17 +859,15 @@ impl Router {
 
     /// Sends a failed delivery's event to the target's dead-letter queue,
     /// or records it.
-    #[allow(clippy::too_many_arguments)]
     async fn dead_letter(
         &self,
-        rule: &Rule,
-        target: &Target,
+        delivery: &PlannedDelivery,
         counters: &TargetCounters,
-        event: Arc<str>,
         error: DeliveryError,
-        retry_attempts: u32,
-        exhausted: Option<&'static str>,
+        (retry_attempts, exhausted): (u32, Option<&'static str>),
+        trace: Option<&InvocationTrace>,
     ) {
+        let (rule, target, event) = (&delivery.rule, delivery.target(), delivery.event.clone());
         let mut dead_letter_error = None;
         if let Some(dlq) = &target.dead_letter_queue {
             let queue = self
@@ -823,6 +912,24 @@ impl Router {
                     )),
                 },
             };
+            if let Some(trace) = trace {
+                trace.record(
+                    Step::InvocationDlq,
+                    || {
+                        let mut details = Map::new();
+                        details.insert("dead_letter_arn".into(), dlq.as_str().into());
+                        details.insert("sent".into(), sent.is_ok().into());
+                        details
+                    },
+                    sent.as_ref()
+                        .err()
+                        .map(|e| {
+                            let e = e.clone();
+                            Box::new(move || error_member(&e)) as Box<dyn Fn() -> serde_json::Value>
+                        })
+                        .as_deref(),
+                );
+            }
             match sent {
                 Ok(()) => {
                     counters.invocations_sent_to_dlq.fetch_add(1, Relaxed);
@@ -852,6 +959,162 @@ impl Router {
                 exhausted_retry_condition: exhausted,
                 dead_letter_error,
             });
+    }
+}
+
+/// What the processing-log records of one delivery name.
+pub(crate) struct InvocationTrace {
+    log: ProcessingLog,
+    bus: String,
+    event_id: Arc<str>,
+    invocation_id: String,
+    rule_arn: String,
+    target_id: String,
+    target_arn: String,
+}
+
+impl std::fmt::Debug for InvocationTrace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InvocationTrace")
+            .field("invocation_id", &self.invocation_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl InvocationTrace {
+    /// Logs `step` of this delivery; `details` gets the rule and target.
+    pub(crate) fn record(
+        &self,
+        step: Step,
+        details: impl FnOnce() -> Map<String, serde_json::Value>,
+        error: Option<&dyn Fn() -> serde_json::Value>,
+    ) {
+        self.log.record(
+            step,
+            RecordIds {
+                bus: &self.bus,
+                event_id: &self.event_id,
+                invocation_id: Some(&self.invocation_id),
+            },
+            || {
+                let mut all = Map::new();
+                all.insert("rule_arn".into(), self.rule_arn.as_str().into());
+                all.insert("target_id".into(), self.target_id.as_str().into());
+                all.insert("target_arn".into(), self.target_arn.as_str().into());
+                all.extend(details());
+                all
+            },
+            error,
+        );
+    }
+}
+
+/// `latency_ms` since the event was taken in.
+fn latency_details(ingested_at: Instant) -> Map<String, serde_json::Value> {
+    let mut details = Map::new();
+    details.insert(
+        "latency_ms".into(),
+        (ingested_at.elapsed().as_secs_f64() * 1000.0).into(),
+    );
+    details
+}
+
+/// The event's `id`, or empty.
+fn event_id_of(event: &str) -> Arc<str> {
+    match Node::parse(event).ok().as_ref().and_then(|d| d.get("id")) {
+        Some(Node::String(raw)) => decode_str(raw).into(),
+        _ => "".into(),
+    }
+}
+
+/// Logs an event's receipt and whether it matched, or why it was rejected.
+fn log_receipt(
+    log: &ProcessingLog,
+    bus: &str,
+    event: &[u8],
+    rejected: Option<&RouteError>,
+    unmatched: bool,
+) {
+    let text = String::from_utf8_lossy(event);
+    let document = Node::parse(text.trim()).ok();
+    let member = |name: &str| -> serde_json::Value {
+        match document.as_ref().and_then(|d| d.get(name)) {
+            Some(Node::String(raw)) => decode_str(raw).into(),
+            Some(node) => serde_json::from_str(&node.to_json()).unwrap_or_default(),
+            None => serde_json::Value::Null,
+        }
+    };
+    let event_id = match member("id") {
+        serde_json::Value::String(id) => id,
+        _ => String::new(),
+    };
+    let ids = RecordIds {
+        bus,
+        event_id: &event_id,
+        invocation_id: None,
+    };
+    if let Some(error) = rejected {
+        log.record(
+            Step::EventIngestFailure,
+            ids,
+            || {
+                let mut details = Map::new();
+                details.insert("size_bytes".into(), event.len().into());
+                details
+            },
+            Some(&|| serde_json::json!({"error_message": error.to_string()})),
+        );
+        return;
+    }
+    log.record(
+        Step::EventReceipt,
+        ids,
+        || {
+            let mut details = Map::new();
+            details.insert("source".into(), member("source"));
+            details.insert("detail_type".into(), member("detail-type"));
+            details.insert("time".into(), member("time"));
+            details.insert("resources".into(), member("resources"));
+            details.insert("size_bytes".into(), event.len().into());
+            details
+        },
+        None,
+    );
+    if unmatched {
+        log.record(Step::NoStandardRulesMatched, ids, Map::new, None);
+    }
+}
+
+/// Logs each matched rule, and gives the deliveries the event's id (which
+/// planning reads only when a target needs it).
+fn log_rule_matches(log: &ProcessingLog, matched: &[Arc<Rule>], planned: &mut [PlannedDelivery]) {
+    let event_id = match planned.first() {
+        Some(first) if first.event_id.is_empty() => event_id_of(&first.event),
+        Some(first) => first.event_id.clone(),
+        None => "".into(),
+    };
+    for delivery in planned.iter_mut() {
+        if delivery.event_id.is_empty() {
+            delivery.event_id = event_id.clone();
+        }
+    }
+    for rule in matched {
+        log.record(
+            Step::RuleMatch,
+            RecordIds {
+                bus: &rule.bus,
+                event_id: &event_id,
+                invocation_id: None,
+            },
+            || {
+                let mut details = Map::new();
+                details.insert("rule_arn".into(), rule.arn.as_str().into());
+                details.insert("rule_name".into(), rule.name.as_str().into());
+                details.insert("targets".into(), rule.targets.len().into());
+                details
+            },
+            None,
+        );
     }
 }
 

@@ -21,6 +21,7 @@ pub mod load;
 pub mod metrics;
 pub mod model;
 pub mod policy;
+pub mod processing_log;
 pub mod replay;
 pub mod schedule;
 pub mod scheduler;

@@ -13,7 +13,7 @@
 //! 4. **adapter**: the [`Deliver`] implementation that calls the target.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, AtomicU32, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering::Relaxed};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -22,9 +22,10 @@ use tower::retry::backoff::{Backoff, ExponentialBackoff, ExponentialBackoffMaker
 use tower::util::rng::HasherRng;
 use tower::{BoxError, Service, ServiceBuilder};
 
-use crate::dispatch::{BoxFuture, Deliver, Delivery, DeliveryError};
+use crate::dispatch::{BoxFuture, Deliver, Delivery, DeliveryError, FailureKind, InvocationTrace};
 use crate::metrics::TargetCounters;
 use crate::model::RetryPolicy;
+use crate::processing_log::{Step, error_member};
 
 /// Why retrying stopped, as EventBridge names it in `EXHAUSTED_RETRY_CONDITION`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,6 +92,10 @@ pub(crate) struct AttemptState {
     pub(crate) attempts: AtomicU32,
     exhausted: AtomicU8,
     pub(crate) counters: Arc<TargetCounters>,
+    /// Processing-log records of this delivery, when logging.
+    trace: Option<Arc<InvocationTrace>>,
+    /// When the current attempt began, in microseconds after `ingested_at`.
+    attempt_started_micros: AtomicU64,
 }
 
 impl AttemptState {
@@ -98,6 +103,7 @@ impl AttemptState {
         policy: RetryPolicy,
         ingested_at: Instant,
         counters: Arc<TargetCounters>,
+        trace: Option<Arc<InvocationTrace>>,
     ) -> AttemptState {
         AttemptState {
             policy,
@@ -105,7 +111,40 @@ impl AttemptState {
             attempts: AtomicU32::new(0),
             exhausted: AtomicU8::new(0),
             counters,
+            trace,
+            attempt_started_micros: AtomicU64::new(0),
         }
+    }
+
+    /// Logs the outcome of the attempt that just ended.
+    fn log_attempt(&self, result: &Result<(), DeliveryError>, will_retry: bool) {
+        let Some(trace) = &self.trace else { return };
+        let step = match result {
+            Ok(()) => Step::InvocationAttemptSuccess,
+            Err(e) if e.kind() == FailureKind::Throttled => Step::InvocationAttemptThrottle,
+            Err(e) if e.is_retryable() => Step::InvocationAttemptRetryableFailure,
+            Err(_) => Step::InvocationAttemptPermanentFailure,
+        };
+        let started = self.attempt_started_micros.load(Relaxed);
+        let latency_micros =
+            (self.ingested_at.elapsed().as_micros() as u64).saturating_sub(started);
+        let error = result.as_ref().err();
+        trace.record(
+            step,
+            || {
+                let mut details = serde_json::Map::new();
+                details.insert("attempt".into(), self.attempts.load(Relaxed).into());
+                details.insert("latency_ms".into(), (latency_micros as f64 / 1000.0).into());
+                if error.is_some() {
+                    details.insert("will_retry".into(), will_retry.into());
+                }
+                details
+            },
+            error
+                .map(|e| move || error_member(e))
+                .as_ref()
+                .map(|f| f as &dyn Fn() -> serde_json::Value),
+        );
     }
 
     pub(crate) fn exhausted(&self) -> Option<ExhaustedRetryCondition> {
@@ -150,6 +189,20 @@ impl Service<Attempt> for Adapter {
     fn call(&mut self, attempt: Attempt) -> Self::Future {
         let state = &attempt.state;
         let number = state.attempts.fetch_add(1, Relaxed) + 1;
+        if let Some(trace) = &state.trace {
+            state
+                .attempt_started_micros
+                .store(state.ingested_at.elapsed().as_micros() as u64, Relaxed);
+            trace.record(
+                Step::InvocationAttemptStart,
+                || {
+                    let mut details = serde_json::Map::new();
+                    details.insert("attempt".into(), number.into());
+                    details
+                },
+                None,
+            );
+        }
         state.counters.invocation_attempts.fetch_add(1, Relaxed);
         if number == 1 {
             state.counters.record_latency(state.ingested_at.elapsed());
@@ -187,21 +240,20 @@ impl EventBridgeRetry {
     }
 }
 
-impl tower::retry::Policy<Attempt, (), DeliveryError> for EventBridgeRetry {
-    type Future = tokio::time::Sleep;
-
-    fn retry(
+impl EventBridgeRetry {
+    /// The wait before the next attempt, or `None` when there is none:
+    /// success, an error retrying cannot mend, or the policy exhausted.
+    fn next_wait(
         &mut self,
-        attempt: &mut Attempt,
-        result: &mut Result<(), DeliveryError>,
-    ) -> Option<Self::Future> {
+        state: &AttemptState,
+        result: &Result<(), DeliveryError>,
+    ) -> Option<tokio::time::Sleep> {
         let Err(error) = result else {
             return None;
         };
         if !error.is_retryable() {
             return None;
         }
-        let state = &attempt.state;
         let retries_made = state.attempts.load(Relaxed).saturating_sub(1);
         if retries_made >= state.policy.maximum_retry_attempts {
             state.set_exhausted(ExhaustedRetryCondition::MaximumRetryAttempts);
@@ -217,6 +269,21 @@ impl tower::retry::Policy<Attempt, (), DeliveryError> for EventBridgeRetry {
             return None;
         }
         Some(sleep)
+    }
+}
+
+impl tower::retry::Policy<Attempt, (), DeliveryError> for EventBridgeRetry {
+    type Future = tokio::time::Sleep;
+
+    fn retry(
+        &mut self,
+        attempt: &mut Attempt,
+        result: &mut Result<(), DeliveryError>,
+    ) -> Option<Self::Future> {
+        let state = &attempt.state;
+        let sleep = self.next_wait(state, result);
+        state.log_attempt(result, sleep.is_some());
+        sleep
     }
 
     fn clone_request(&mut self, attempt: &Attempt) -> Option<Attempt> {

@@ -270,7 +270,12 @@ async fn every_delivery_is_delivered_dead_lettered_or_recorded() {
     assert_eq!(quoted.dead_letter_invocations, 20);
     assert_eq!(quoted.invocation_attempts, 0);
     assert_eq!(quoted.invocations_sent_to_dlq, 20);
-    assert_eq!(quoted.failure_reasons.len(), 1, "{:?}", quoted.failure_reasons);
+    assert_eq!(
+        quoted.failure_reasons.len(),
+        1,
+        "{:?}",
+        quoted.failure_reasons
+    );
 
     // The dead-letter queue got EventBridge's attributes, with the event as body.
     let dlq = fakes.get(&arn("dlq"));
@@ -588,4 +593,149 @@ async fn schedule_changes_take_effect_while_running() {
     router.drain().await;
     // Added at 10:02: fires at 10:03, 10:04, 10:05; removed at 10:05:30.
     assert_eq!(fakes.get(&arn("ticks")).received.lock().unwrap().len(), 3);
+}
+
+/// The processing log of one event, followed by its id: every step from
+/// receipt through each attempt to dead-lettering, with TRACE; only the
+/// failures with ERROR.
+#[tokio::test(start_paused = true)]
+async fn the_processing_log_follows_each_event_through_every_step() {
+    use sluice_router::processing_log::{LogLevel, MemorySink, ProcessingLog};
+    let fakes = Fakes::default();
+    fakes.add(&arn("flaky"), |n| {
+        if n <= 3 {
+            Behaviour::Fail(DeliveryError::server("ServiceUnavailable", "busy"))
+        } else {
+            Behaviour::Accept
+        }
+    });
+    fakes.add(&arn("dlq"), |_| Behaviour::Accept);
+    let rules = format!(
+        r#"[{{"Name": "all", "EventPattern": {{"source": ["test"]}},
+             "Targets": [{{"Id": "flaky", "Arn": "{}", "RetryPolicy": {{"MaximumRetryAttempts": 1}},
+                          "DeadLetterConfig": {{"Arn": "{}"}}}}]}}]"#,
+        arn("flaky"),
+        arn("dlq")
+    );
+    let rules = parse_rules(
+        "r.json",
+        &rules,
+        &Default::default(),
+        &Environment::default(),
+    )
+    .unwrap();
+    let routed = |level: LogLevel| {
+        let fakes = fakes.clone();
+        let rules = rules.clone();
+        async move {
+            let sink = Arc::new(MemorySink::default());
+            let log = ProcessingLog::new(level, sink.clone(), &Environment::default());
+            let router = Router::with_processing_log(
+                RuleTable::new(rules).unwrap(),
+                Arc::new(fakes),
+                settings(),
+                Some(log),
+            )
+            .unwrap();
+            // One after the other, so the target's calls fall in a known order.
+            router.route("default", event(1).as_bytes()).await.unwrap();
+            router.drain().await;
+            router.route("default", event(2).as_bytes()).await.unwrap();
+            router.drain().await;
+            assert!(
+                router
+                    .route("default", br#"{"id": "bad", "source": "#)
+                    .await
+                    .is_err()
+            );
+            let unmatched = r#"{"id": "e3", "source": "other"}"#;
+            router.route("default", unmatched.as_bytes()).await.unwrap();
+            router.drain().await;
+            sink.lines()
+                .iter()
+                .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+                .collect::<Vec<_>>()
+        }
+    };
+    let steps = |records: &[serde_json::Value], id: &str| -> Vec<String> {
+        records
+            .iter()
+            .filter(|r| r["event_id"] == id)
+            .map(|r| r["message_type"].as_str().unwrap().to_string())
+            .collect()
+    };
+
+    let trace = routed(LogLevel::Trace).await;
+    // Event 1: attempts 1 and 2 fail (one retry allowed), so it is dead-lettered.
+    assert_eq!(
+        steps(&trace, "e1"),
+        [
+            "EVENT_RECEIPT",
+            "RULE_MATCH",
+            "INVOCATION_START",
+            "INVOCATION_ATTEMPT_START",
+            "INVOCATION_ATTEMPT_RETRYABLE_FAILURE",
+            "INVOCATION_ATTEMPT_START",
+            "INVOCATION_ATTEMPT_RETRYABLE_FAILURE",
+            "INVOCATION_FAILURE",
+            "INVOCATION_DLQ",
+        ]
+    );
+    // Event 2: its first attempt is the target's third call (fails), the second succeeds.
+    assert_eq!(
+        steps(&trace, "e2"),
+        [
+            "EVENT_RECEIPT",
+            "RULE_MATCH",
+            "INVOCATION_START",
+            "INVOCATION_ATTEMPT_START",
+            "INVOCATION_ATTEMPT_RETRYABLE_FAILURE",
+            "INVOCATION_ATTEMPT_START",
+            "INVOCATION_ATTEMPT_SUCCESS",
+            "INVOCATION_SUCCESS",
+        ]
+    );
+    assert_eq!(steps(&trace, ""), ["EVENT_INGEST_FAILURE"]);
+    assert_eq!(
+        steps(&trace, "e3"),
+        ["EVENT_RECEIPT", "NO_STANDARD_RULES_MATCHED"]
+    );
+
+    let e1: Vec<&serde_json::Value> = trace.iter().filter(|r| r["event_id"] == "e1").collect();
+    let invocation = &e1[2]["invocation_id"];
+    assert!(invocation.as_str().is_some_and(|id| id.len() == 36));
+    assert!(e1[2..].iter().all(|r| &r["invocation_id"] == invocation));
+    assert_eq!(e1[4]["error"]["error_code"], "ServiceUnavailable");
+    assert_eq!(e1[4]["details"]["will_retry"], true);
+    assert_eq!(e1[6]["details"]["will_retry"], false);
+    assert_eq!(
+        e1[7]["details"]["exhausted_retry_condition"],
+        "MaximumRetryAttempts"
+    );
+    assert_eq!(e1[8]["details"]["sent"], true);
+    assert_eq!(e1[8]["log_level"], "ERROR");
+    assert_eq!(e1[0]["details"]["source"], "test");
+    assert_eq!(e1[1]["details"]["rule_name"], "all");
+    assert!(e1[5]["details"]["attempt"] == 2);
+
+    let errors = routed(LogLevel::Error).await;
+    let kinds: Vec<&str> = errors
+        .iter()
+        .map(|r| r["message_type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| **k == "EVENT_INGEST_FAILURE")
+            .count(),
+        1
+    );
+    assert!(
+        kinds.iter().all(|k| matches!(
+            *k,
+            "EVENT_INGEST_FAILURE" | "INVOCATION_FAILURE" | "INVOCATION_DLQ"
+        )),
+        "{kinds:?}"
+    );
+    assert!(errors.iter().all(|r| r["log_level"] == "ERROR"));
 }
