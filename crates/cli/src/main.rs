@@ -7,6 +7,7 @@
 mod archiving;
 mod bench;
 mod input;
+mod logging;
 mod matching;
 mod replaying;
 mod routing;
@@ -104,6 +105,8 @@ enum Command {
         /// queue here, as JSON Lines with the event (default: stderr).
         #[arg(long)]
         failures: Option<String>,
+        #[command(flatten)]
+        log: logging::LogArgs,
     },
     /// Keep the events of a bus in the archives a rules file declares.
     Archive {
@@ -155,6 +158,8 @@ enum Command {
         /// Write failed deliveries here (default: stderr).
         #[arg(long)]
         failures: Option<String>,
+        #[command(flatten)]
+        log: logging::LogArgs,
     },
     /// Schedule expressions: when a rate(...) or cron(...) rule fires.
     Schedule {
@@ -304,6 +309,7 @@ fn run(command: Command) -> Result<ExitCode> {
             concurrency,
             attempt_timeout,
             failures,
+            log,
         } => routing::run(&routing::RouteOptions {
             rules,
             events,
@@ -315,6 +321,7 @@ fn run(command: Command) -> Result<ExitCode> {
             concurrency,
             attempt_timeout_seconds: attempt_timeout,
             failures,
+            log,
         }),
         Command::Archive {
             rules,
@@ -339,6 +346,7 @@ fn run(command: Command) -> Result<ExitCode> {
             lateness,
             threads,
             failures,
+            log,
         } => replaying::run(&replaying::ReplayOptions {
             archive,
             start,
@@ -353,6 +361,7 @@ fn run(command: Command) -> Result<ExitCode> {
                 std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
             }),
             failures,
+            log,
         }),
         Command::Schedule {
             command:

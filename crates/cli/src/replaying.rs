@@ -44,6 +44,7 @@ pub struct ReplayOptions {
     pub lateness_seconds: i64,
     pub threads: usize,
     pub failures: Option<String>,
+    pub log: crate::logging::LogArgs,
 }
 
 /// Events per batch handed from the reader to the matchers.
@@ -101,6 +102,9 @@ pub fn run(options: &ReplayOptions) -> Result<ExitCode> {
             }
         })
     });
+    if options.dry_run && options.log.wanted() {
+        anyhow::bail!("--dry-run delivers nothing, so it writes no processing log (--log-to)");
+    }
     let outcome = if options.dry_run {
         dry_run(options, source, window, &table, &bus, &read)
     } else {
@@ -397,7 +401,15 @@ fn deliver(
     let bus = bus.to_string();
     runtime.block_on(async move {
         let connector = sluice_targets::AwsConnector::from_env().await;
-        let router = Router::new(table, Arc::new(connector), RouterSettings::default())?;
+        let log = options
+            .log
+            .open(&connector, &Environment::default(), "replay")?;
+        let router = Router::with_processing_log(
+            table,
+            Arc::new(connector),
+            RouterSettings::default(),
+            log.clone(),
+        )?;
         let mut matched = 0u64;
         // Batches arrive from a plain thread; take them off the runtime's workers.
         let receiver = Arc::new(Mutex::new(receiver));
@@ -417,6 +429,7 @@ fn deliver(
             }
         }
         router.drain().await;
+        crate::logging::finish(log, &options.log).await?;
         let rules = routing::rule_summaries(&router, &rule_names, &target_arns);
         let failures = routing::write_failures(&router, options.failures.as_deref())?;
         Ok((serde_json::to_value(rules)?, matched, failures))

@@ -30,6 +30,7 @@ pub struct RouteOptions {
     pub concurrency: usize,
     pub attempt_timeout_seconds: u64,
     pub failures: Option<String>,
+    pub log: crate::logging::LogArgs,
 }
 
 pub fn run(options: &RouteOptions) -> Result<ExitCode> {
@@ -61,13 +62,16 @@ pub fn run(options: &RouteOptions) -> Result<ExitCode> {
     }
     let table = RuleTable::new(rules).map_err(|e| anyhow::anyhow!("{}: {e}", options.rules))?;
     if options.dry_run {
+        if options.log.wanted() {
+            anyhow::bail!("--dry-run delivers nothing, so it writes no processing log (--log-to)");
+        }
         return dry_run(options, &table);
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(deliver(options, table))
+    runtime.block_on(deliver(options, table, &environment))
 }
 
 /// Counts of one (rule, target) pair in the summary.
@@ -131,9 +135,14 @@ struct FailureLine<'a> {
 }
 
 /// Delivers every event for real and prints a summary per rule and target.
-async fn deliver(options: &RouteOptions, table: RuleTable) -> Result<ExitCode> {
+async fn deliver(
+    options: &RouteOptions,
+    table: RuleTable,
+    environment: &Environment,
+) -> Result<ExitCode> {
     let (rule_names, target_arns) = names(&table);
     let connector = sluice_targets::AwsConnector::from_env().await;
+    let log = options.log.open(&connector, environment, "route")?;
     let settings = RouterSettings {
         stack: StackSettings {
             concurrency_per_target: options.concurrency.max(1),
@@ -142,7 +151,7 @@ async fn deliver(options: &RouteOptions, table: RuleTable) -> Result<ExitCode> {
         },
         ..RouterSettings::default()
     };
-    let router = Router::new(table, Arc::new(connector), settings)?;
+    let router = Router::with_processing_log(table, Arc::new(connector), settings, log.clone())?;
     let progress = progress_bar();
     let (mut events, mut invalid) = (0u64, 0u64);
     for item in input::event_lines(options.events.clone()) {
@@ -175,6 +184,7 @@ async fn deliver(options: &RouteOptions, table: RuleTable) -> Result<ExitCode> {
         rules,
     };
     println!("{}", serde_json::to_string_pretty(&summary)?);
+    crate::logging::finish(log, &options.log).await?;
 
     if write_failures(&router, options.failures.as_deref())? > 0 {
         return Ok(ExitCode::from(2));

@@ -390,6 +390,41 @@ fn route_dry_run_prints_each_target_and_its_exact_payload() {
 }
 
 #[test]
+fn processing_log_options_are_checked() {
+    let rules = examples("routes.json");
+    let events = examples("events.jsonl");
+    let out = sluice(&["route", "--rules", &rules, "--log-level", "trace", &events]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("--log-level needs --log-to"),
+        "{}",
+        stderr(&out)
+    );
+    let out = sluice(&[
+        "route",
+        "--rules",
+        &rules,
+        "--dry-run",
+        "--log-to",
+        "x.log",
+        &events,
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("writes no processing log"),
+        "{}",
+        stderr(&out)
+    );
+    let out = sluice(&["route", "--rules", &rules, "--log-level", "debug", &events]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("not one of off, error, info, trace"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
 fn route_reports_bad_rules_files_by_rule_and_field() {
     let dir = temp_dir("route-bad-rules");
     let rules = dir.join("rules.json");
@@ -445,6 +480,7 @@ fn route_delivers_through_the_aws_sdk_and_reports_what_failed() {
     )
     .unwrap();
     let failures = dir.join("failures.jsonl");
+    let log = dir.join("logs/bus.log");
     let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
         .args([
             "route",
@@ -452,6 +488,10 @@ fn route_delivers_through_the_aws_sdk_and_reports_what_failed() {
             rules.to_str().unwrap(),
             "--failures",
             failures.to_str().unwrap(),
+            "--log-level",
+            "trace",
+            "--log-to",
+            log.to_str().unwrap(),
             &examples("events.jsonl"),
         ])
         .envs(moto_env(&endpoint, &dir))
@@ -474,6 +514,54 @@ fn route_delivers_through_the_aws_sdk_and_reports_what_failed() {
     assert_eq!(failed.len(), 2);
     assert_eq!(failed[0]["error_code"], "NO_RESOURCE");
     assert_eq!(failed[0]["event"]["detail"]["state"]["status"], "FAILED");
+    assert!(
+        stderr(&out).contains("processing log: "),
+        "{}",
+        stderr(&out)
+    );
+
+    // The processing log follows each event by its id.
+    let records: Vec<serde_json::Value> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let receipts = records
+        .iter()
+        .filter(|r| r["message_type"] == "EVENT_RECEIPT")
+        .count();
+    assert_eq!(receipts, 14);
+    let id = failed[0]["event"]["id"].as_str().unwrap();
+    let of_event: Vec<&serde_json::Value> =
+        records.iter().filter(|r| r["event_id"] == id).collect();
+    let steps = |target: &str| -> Vec<&str> {
+        of_event
+            .iter()
+            .filter(|r| r["details"]["target_id"] == target)
+            .map(|r| r["message_type"].as_str().unwrap())
+            .collect()
+    };
+    assert_eq!(of_event[0]["message_type"], "EVENT_RECEIPT");
+    assert_eq!(of_event[1]["message_type"], "RULE_MATCH");
+    assert_eq!(of_event[1]["details"]["rule_name"], "image-failed");
+    assert_eq!(
+        steps("queue"),
+        [
+            "INVOCATION_START",
+            "INVOCATION_ATTEMPT_START",
+            "INVOCATION_ATTEMPT_SUCCESS",
+            "INVOCATION_SUCCESS"
+        ]
+    );
+    assert_eq!(
+        steps("nowhere"),
+        [
+            "INVOCATION_START",
+            "INVOCATION_ATTEMPT_START",
+            "INVOCATION_ATTEMPT_PERMANENT_FAILURE",
+            "INVOCATION_FAILURE"
+        ]
+    );
     let bodies: Vec<String> = runtime.block_on(async {
         let mut bodies = Vec::new();
         for _ in 0..10 {
@@ -691,6 +779,24 @@ fn replay_delivers_the_windows_events_marked_with_replay_name() {
             .to_string()
     });
     let dir = temp_dir("replay-moto");
+    let group = format!("/sluice/replay-{}", std::process::id());
+    let logs = runtime.block_on(async {
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(&endpoint)
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+                "test", "test", None, None, "moto",
+            ))
+            .load()
+            .await;
+        let logs = aws_sdk_cloudwatchlogs::Client::new(&config);
+        logs.create_log_group()
+            .log_group_name(&group)
+            .send()
+            .await
+            .unwrap();
+        logs
+    });
     let rules = dir.join("rules.json");
     std::fs::write(
         &rules,
@@ -716,11 +822,43 @@ fn replay_delivers_the_windows_events_marked_with_replay_name() {
             "2026-09-14T07:00:00Z",
             "--name",
             "moto-replay",
+            "--log-to",
+            &format!("arn:aws:logs:us-east-1:123456789012:log-group:{group}"),
         ])
         .envs(moto_env(&endpoint, &dir))
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // The processing log (INFO) went to the log group: one stream for the run.
+    let records: Vec<serde_json::Value> = runtime.block_on(async {
+        let streams = logs
+            .describe_log_streams()
+            .log_group_name(&group)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(streams.log_streams().len(), 1);
+        let stream = streams.log_streams()[0].log_stream_name().unwrap();
+        assert!(stream.starts_with("sluice/replay/"), "{stream}");
+        let events = logs
+            .get_log_events()
+            .log_group_name(&group)
+            .log_stream_name(stream)
+            .start_from_head(true)
+            .send()
+            .await
+            .unwrap();
+        events
+            .events()
+            .iter()
+            .map(|e| serde_json::from_str(e.message().unwrap()).unwrap())
+            .collect()
+    });
+    let count = |step: &str| records.iter().filter(|r| r["message_type"] == step).count();
+    assert_eq!(count("EVENT_RECEIPT"), 5);
+    assert_eq!(count("RULE_MATCH"), 4);
+    assert_eq!(count("INVOCATION_SUCCESS"), 4);
+    assert_eq!(count("INVOCATION_ATTEMPT_START"), 0, "TRACE only");
     let summary: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     // 06:00-07:00 holds four state changes (and one CVE event).
     assert_eq!(summary["events"], 5);

@@ -165,6 +165,32 @@ impl AwsConnector {
     }
 }
 
+#[cfg(feature = "logs")]
+impl AwsConnector {
+    /// A processing-log sink into `stream` of the log group `arn` (which
+    /// must exist). Must be called inside a Tokio runtime.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), String> {
+    /// use sluice_router::arn::Arn;
+    /// let connector = sluice_targets::AwsConnector::from_env().await;
+    /// let group = Arn::parse("arn:aws:logs:us-east-1:123456789012:log-group:/sluice/bus")
+    ///     .map_err(|e| e.message().to_string())?;
+    /// let sink = connector.log_group_sink(&group, "processing-log")?;
+    /// # Ok(()) }
+    /// ```
+    pub fn log_group_sink(&self, arn: &Arn, stream: &str) -> Result<logs::LogGroupSink, String> {
+        if arn.kind() != Some(TargetKind::CloudWatchLogGroup) {
+            return Err(format!("{arn} is not a CloudWatch Logs log group ARN"));
+        }
+        match self.client(TargetKind::CloudWatchLogGroup, arn.region())? {
+            Client::Logs(client) => Ok(logs::LogGroupSink::new(client, arn, stream)),
+            #[allow(unreachable_patterns)]
+            _ => Err("no CloudWatch Logs client".to_string()),
+        }
+    }
+}
+
 impl Connect for AwsConnector {
     fn connect(&self, arn: &Arn, kind: TargetKind) -> Result<Arc<dyn Deliver>, ConnectError> {
         let client = self

@@ -15,8 +15,9 @@
 //! a call and is not retried, so it reaches the dead-letter queue or the
 //! failure count with the reason.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_sdk_cloudwatchlogs::Client;
@@ -26,6 +27,8 @@ use sluice_router::arn::Arn;
 use sluice_router::clock::{format_epoch_seconds, parse_rfc3339};
 use sluice_router::dispatch::{BoxFuture, Deliver, Delivery, DeliveryError};
 use sluice_router::document::{Node, decode_str};
+use sluice_router::processing_log::{LogSink, LogStats};
+use tokio::sync::mpsc;
 
 use crate::batch::{Batcher, SendBatch};
 use crate::error::from_sdk;
@@ -54,6 +57,9 @@ pub(crate) struct LogGroup {
 struct Group {
     client: Client,
     name: String,
+    /// Streams known to exist, when the same few streams are written again
+    /// and again (a processing log); `None` for one stream per event.
+    known_streams: Option<Mutex<HashSet<String>>>,
 }
 
 /// One delivery as a log event.
@@ -69,6 +75,7 @@ impl LogGroup {
         let group = Arc::new(Group {
             client,
             name: arn.resource_name().to_string(),
+            known_streams: None,
         });
         let send: SendBatch = Arc::new(move |deliveries: Vec<Delivery>| {
             let group = group.clone();
@@ -250,7 +257,16 @@ impl Group {
 
     /// Creates `stream` unless it exists.
     async fn create_stream(&self, stream: &str) -> Result<(), DeliveryError> {
-        match self
+        let known = |streams: &Mutex<HashSet<String>>| {
+            streams
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .contains(stream)
+        };
+        if self.known_streams.as_ref().is_some_and(known) {
+            return Ok(());
+        }
+        let created = match self
             .client
             .create_log_stream()
             .log_group_name(&self.name)
@@ -261,7 +277,14 @@ impl Group {
             Ok(_) => Ok(()),
             Err(e) if e.code() == Some("ResourceAlreadyExistsException") => Ok(()),
             Err(e) => Err(from_sdk(e)),
+        };
+        if let (Ok(()), Some(streams)) = (&created, &self.known_streams) {
+            streams
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(stream.to_string());
         }
+        created
     }
 
     /// One PutLogEvents call; one result per event of `call`.
@@ -330,6 +353,111 @@ impl Group {
             }
         }
         results
+    }
+}
+
+/// Records waiting to be written by a [`LogGroupSink`]; beyond this, new
+/// records are counted as failed rather than held.
+pub const SINK_QUEUE_RECORDS: usize = 100_000;
+
+/// A processing log written to a CloudWatch Logs log group: records are
+/// gathered into PutLogEvents calls (within the limits above) on one
+/// stream, stamped with the time they were written.
+pub struct LogGroupSink {
+    sender: Mutex<Option<mpsc::Sender<String>>>,
+    writer: Mutex<Option<tokio::task::JoinHandle<LogStats>>>,
+    dropped: AtomicU64,
+}
+
+impl LogGroupSink {
+    /// A sink into `stream` of the log group `arn`; the group must exist
+    /// (the stream is created). Must be called inside a Tokio runtime.
+    pub(crate) fn new(client: Client, arn: &Arn, stream: &str) -> LogGroupSink {
+        let group = Group {
+            client,
+            name: arn.resource_name().to_string(),
+            known_streams: Some(Mutex::new(HashSet::new())),
+        };
+        let (sender, receiver) = mpsc::channel(SINK_QUEUE_RECORDS);
+        let writer = tokio::spawn(write_records(group, stream.to_string(), receiver));
+        LogGroupSink {
+            sender: Mutex::new(Some(sender)),
+            writer: Mutex::new(Some(writer)),
+            dropped: AtomicU64::new(0),
+        }
+    }
+}
+
+/// Writes records as they come, as few calls as the limits allow.
+async fn write_records(
+    group: Group,
+    stream: String,
+    mut receiver: mpsc::Receiver<String>,
+) -> LogStats {
+    let mut stats = LogStats::default();
+    while let Some(first) = receiver.recv().await {
+        let mut bytes = first.len() + EVENT_OVERHEAD_BYTES;
+        let mut lines = vec![first];
+        while lines.len() < MAX_BATCH_EVENTS {
+            let Ok(next) = receiver.try_recv() else { break };
+            bytes += next.len() + EVENT_OVERHEAD_BYTES;
+            lines.push(next);
+            if bytes >= MAX_BATCH_BYTES {
+                break;
+            }
+        }
+        let now = now_ms();
+        let deliveries: Vec<Delivery> = lines
+            .into_iter()
+            .map(|line| {
+                let mut delivery = Delivery::new(line, stream.as_str());
+                delivery.event_time_ms = Some(now);
+                delivery
+            })
+            .collect();
+        for result in group.send(deliveries).await {
+            match result {
+                Ok(()) => stats.written += 1,
+                Err(e) => {
+                    stats.failed += 1;
+                    stats.last_error = Some(format!("{}: {}", e.code(), e.message()));
+                }
+            }
+        }
+    }
+    stats
+}
+
+impl LogSink for LogGroupSink {
+    fn write_line(&self, line: String) {
+        let sender = self.sender.lock().unwrap_or_else(|e| e.into_inner());
+        let sent = sender.as_ref().map(|s| s.try_send(line));
+        if !matches!(sent, Some(Ok(()))) {
+            self.dropped.fetch_add(1, Relaxed);
+        }
+    }
+
+    fn finish(&self) -> BoxFuture<LogStats> {
+        // Closing the queue lets the writer drain it and end.
+        self.sender.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let writer = self.writer.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let dropped = self.dropped.load(Relaxed);
+        Box::pin(async move {
+            let mut stats = match writer {
+                Some(writer) => writer.await.unwrap_or_else(|e| LogStats {
+                    last_error: Some(format!("the log writer stopped: {e}")),
+                    ..LogStats::default()
+                }),
+                None => LogStats::default(),
+            };
+            if dropped > 0 {
+                stats.failed += dropped;
+                stats.last_error.get_or_insert_with(|| {
+                    format!("{dropped} records arrived while {SINK_QUEUE_RECORDS} were waiting to be written")
+                });
+            }
+            stats
+        })
     }
 }
 
