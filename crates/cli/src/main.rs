@@ -6,6 +6,7 @@
 
 mod archiving;
 mod bench;
+mod following;
 mod input;
 mod logging;
 mod matching;
@@ -160,6 +161,17 @@ enum Command {
         failures: Option<String>,
         #[command(flatten)]
         log: logging::LogArgs,
+    },
+    /// Follow one event through a processing log (written by --log-to).
+    Log {
+        /// The event's id.
+        #[arg(long)]
+        event_id: String,
+        /// The log file (its rotated predecessors PATH.1, PATH.2, ... are read too).
+        path: String,
+        /// Print the records as they are (JSON) instead of one readable line each.
+        #[arg(long)]
+        json: bool,
     },
     /// Schedule expressions: when a rate(...) or cron(...) rule fires.
     Schedule {
@@ -362,6 +374,15 @@ fn run(command: Command) -> Result<ExitCode> {
             }),
             failures,
             log,
+        }),
+        Command::Log {
+            event_id,
+            path,
+            json,
+        } => following::run(&following::FollowOptions {
+            event_id,
+            path,
+            json,
         }),
         Command::Schedule {
             command:

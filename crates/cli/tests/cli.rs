@@ -390,6 +390,46 @@ fn route_dry_run_prints_each_target_and_its_exact_payload() {
 }
 
 #[test]
+fn log_follows_one_event_across_rotated_files() {
+    let dir = temp_dir("follow");
+    let log = dir.join("bus.log");
+    let record = |id: &str, step: &str, ms: u64| {
+        format!(
+            r#"{{"resource_arn":"arn:aws:events:us-east-1:123456789012:event-bus/default","event_id":"{id}","message_timestamp_ms":{ms},"message_type":"{step}","log_level":"INFO","details":{{"rule_name":"r"}}}}"#
+        )
+    };
+    let older = [
+        record("a", "EVENT_RECEIPT", 1),
+        record("b", "EVENT_RECEIPT", 2),
+    ]
+    .join("\n");
+    std::fs::write(dir.join("bus.log.1"), older + "\n").unwrap();
+    std::fs::write(&log, record("a", "RULE_MATCH", 3) + "\n").unwrap();
+    let out = sluice(&["log", "--event-id", "a", log.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(lines[0].contains("EVENT_RECEIPT"), "{lines:?}");
+    assert!(
+        lines[1].contains("RULE_MATCH") && lines[1].ends_with("rule r"),
+        "{lines:?}"
+    );
+    let json = sluice(&["log", "--event-id", "a", "--json", log.to_str().unwrap()]);
+    assert_eq!(
+        stdout(&json),
+        format!(
+            "{}\n{}\n",
+            record("a", "EVENT_RECEIPT", 1),
+            record("a", "RULE_MATCH", 3)
+        )
+    );
+    let missing = sluice(&["log", "--event-id", "zzz", log.to_str().unwrap()]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(stderr(&missing).contains("no record of event zzz"));
+}
+
+#[test]
 fn processing_log_options_are_checked() {
     let rules = examples("routes.json");
     let events = examples("events.jsonl");
@@ -561,6 +601,20 @@ fn route_delivers_through_the_aws_sdk_and_reports_what_failed() {
             "INVOCATION_ATTEMPT_PERMANENT_FAILURE",
             "INVOCATION_FAILURE"
         ]
+    );
+    let followed = sluice(&["log", "--event-id", id, log.to_str().unwrap()]);
+    assert_eq!(followed.status.code(), Some(0), "{}", stderr(&followed));
+    let lines: Vec<String> = stdout(&followed).lines().map(str::to_string).collect();
+    assert_eq!(lines.len(), of_event.len());
+    assert!(
+        lines[1].contains("RULE_MATCH") && lines[1].contains("rule image-failed"),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("INVOCATION_FAILURE") && l.contains("image-failed -> nowhere")),
+        "{lines:?}"
     );
     let bodies: Vec<String> = runtime.block_on(async {
         let mut bodies = Vec::new();
