@@ -465,6 +465,38 @@ fn processing_log_options_are_checked() {
 }
 
 #[test]
+fn route_dry_run_shows_run_command_parameters_and_log_group_payloads() {
+    let out = sluice(&[
+        "route",
+        "--dry-run",
+        "--rules",
+        &examples("diagnostics.json"),
+        &examples("events.jsonl"),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let lines: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let deliveries: Vec<&serde_json::Value> = lines
+        .iter()
+        .flat_map(|l| l["deliveries"].as_array().unwrap())
+        .collect();
+    let diagnose: Vec<&&serde_json::Value> = deliveries
+        .iter()
+        .filter(|d| d["target"] == "diagnose")
+        .collect();
+    assert_eq!(diagnose.len(), 2);
+    assert_eq!(
+        diagnose[0]["payload"],
+        r#"{"commands":["/opt/diagnose.sh arn:aws:imagebuilder:us-east-2:210987654321:image/ml-gpu/1.4.2/3"]}"#
+    );
+    // Every Image Builder event goes to the log group whole.
+    let logged = deliveries.iter().filter(|d| d["target"] == "log").count();
+    assert_eq!(logged, 14);
+}
+
+#[test]
 fn route_reports_bad_rules_files_by_rule_and_field() {
     let dir = temp_dir("route-bad-rules");
     let rules = dir.join("rules.json");
