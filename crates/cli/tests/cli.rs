@@ -336,20 +336,27 @@ fn citylots2_counts_match_event_ruler() {
     let _ = Path::new(&dir);
 }
 
-#[test]
-fn route_dry_run_prints_each_target_and_its_exact_payload() {
+/// The lines `sluice route --dry-run` prints for the example events under
+/// the example rules file `rules`, and what it says on stderr.
+fn dry_run_lines(rules: &str) -> (Vec<serde_json::Value>, String) {
     let out = sluice(&[
         "route",
         "--dry-run",
         "--rules",
-        &examples("routes.json"),
+        &examples(rules),
         &examples("events.jsonl"),
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let lines: Vec<serde_json::Value> = stdout(&out)
+    let lines = stdout(&out)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
+    (lines, stderr(&out))
+}
+
+#[test]
+fn route_dry_run_prints_each_target_and_its_exact_payload() {
+    let (lines, said) = dry_run_lines("routes.json");
     assert_eq!(lines.len(), 14);
     let deliveries: Vec<&serde_json::Value> = lines
         .iter()
@@ -386,7 +393,7 @@ fn route_dry_run_prints_each_target_and_its_exact_payload() {
         cves[0]["payload"],
         r#"{"resource-id":"i-0a1b2c3d4e5f60718","finding-severity-counts":{"all":7,"critical":2,"high":3,"medium":2}}"#
     );
-    assert!(stderr(&out).contains("14 events (0 invalid), 4 deliveries planned"));
+    assert!(said.contains("14 events (0 invalid), 4 deliveries planned"));
 }
 
 #[test]
@@ -466,18 +473,7 @@ fn processing_log_options_are_checked() {
 
 #[test]
 fn route_dry_run_shows_run_command_parameters_and_log_group_payloads() {
-    let out = sluice(&[
-        "route",
-        "--dry-run",
-        "--rules",
-        &examples("diagnostics.json"),
-        &examples("events.jsonl"),
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let lines: Vec<serde_json::Value> = stdout(&out)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let (lines, _) = dry_run_lines("diagnostics.json");
     let deliveries: Vec<&serde_json::Value> = lines
         .iter()
         .flat_map(|l| l["deliveries"].as_array().unwrap())

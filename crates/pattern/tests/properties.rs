@@ -167,6 +167,16 @@ fn early_exit_applies(event: &str) -> bool {
     serde_json::from_str::<serde_json::Value>(event).is_ok_and(|v| plain(&v))
 }
 
+/// The patterns the brute-force reference matcher finds for `event`.
+fn expected(patterns: &[String], event: &str) -> Vec<usize> {
+    patterns
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| reference::matches(p, event.as_bytes()) == Ok(true))
+        .map(|(i, _)| i)
+        .collect()
+}
+
 fn found(matcher: &Matcher, event: &str) -> Vec<usize> {
     let mut cache = matcher.create_cache();
     let mut hits = MatchSet::new(matcher.rule_count());
@@ -196,13 +206,7 @@ proptest! {
                 if mode == ScanMode::EarlyExit && !early_exit_applies(event) {
                     continue;
                 }
-                let expected: Vec<usize> = patterns
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, p)| reference::matches(p, event.as_bytes()) == Ok(true))
-                    .map(|(i, _)| i)
-                    .collect();
-                prop_assert_eq!(found(&matcher, event), expected, "mode {:?}, event {}, patterns {:?}", mode, event, patterns);
+                prop_assert_eq!(found(&matcher, event), expected(&patterns, event), "mode {:?}, event {}, patterns {:?}", mode, event, patterns);
             }
         }
     }
@@ -226,13 +230,7 @@ proptest! {
             if !early_exit_applies(event) {
                 continue;
             }
-            let expected: Vec<usize> = patterns
-                .iter()
-                .enumerate()
-                .filter(|(_, p)| reference::matches(p, event.as_bytes()) == Ok(true))
-                .map(|(i, _)| i)
-                .collect();
-            prop_assert_eq!(found(&matcher, event), expected, "event {}, patterns {:?}", event, patterns);
+            prop_assert_eq!(found(&matcher, event), expected(&patterns, event), "event {}, patterns {:?}", event, patterns);
         }
     }
 
