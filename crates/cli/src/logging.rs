@@ -77,25 +77,29 @@ impl LogArgs {
     }
 }
 
-/// Writes out the processing log and says on stderr how it went; an error
-/// when records were lost.
-pub async fn finish(log: Option<ProcessingLog>, args: &LogArgs) -> Result<()> {
-    let Some(log) = log else { return Ok(()) };
+/// Writes out the processing log and says on stderr how it went. `false`
+/// when records were lost (the command then exits 2, after its summary and
+/// failed deliveries are out).
+pub async fn finish(log: Option<ProcessingLog>, args: &LogArgs) -> bool {
+    let Some(log) = log else { return true };
     let stats = log.finish().await;
     let to = args.log_to.as_deref().unwrap_or_default();
     eprintln!(
         "sluice: processing log: {} records written to {to}",
         stats.written
     );
-    if stats.failed > 0 {
-        bail!(
-            "processing log: {} records could not be written to {to}: {}",
-            stats.failed,
-            stats.last_error.unwrap_or_default()
-        );
+    match (stats.failed, stats.last_error) {
+        (0, None) => true,
+        (0, Some(error)) => {
+            eprintln!("sluice: processing log: {to}: {error}");
+            false
+        }
+        (failed, error) => {
+            eprintln!(
+                "sluice: processing log: {failed} records could not be written to {to}: {}",
+                error.unwrap_or_default()
+            );
+            false
+        }
     }
-    if let Some(error) = stats.last_error {
-        bail!("processing log: {to}: {error}");
-    }
-    Ok(())
 }

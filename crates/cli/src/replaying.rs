@@ -429,9 +429,13 @@ fn deliver(
             }
         }
         router.drain().await;
-        crate::logging::finish(log, &options.log).await?;
         let rules = routing::rule_summaries(&router, &rule_names, &target_arns);
-        let failures = routing::write_failures(&router, options.failures.as_deref())?;
+        // Failed deliveries are written out before anything else can fail.
+        let mut failures = routing::write_failures(&router, options.failures.as_deref())?;
+        if !crate::logging::finish(log, &options.log).await {
+            // Lost processing-log records fail the replay too (exit 2).
+            failures += 1;
+        }
         Ok((serde_json::to_value(rules)?, matched, failures))
     })
 }

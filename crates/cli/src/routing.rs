@@ -184,9 +184,10 @@ async fn deliver(
         rules,
     };
     println!("{}", serde_json::to_string_pretty(&summary)?);
-    crate::logging::finish(log, &options.log).await?;
-
-    if write_failures(&router, options.failures.as_deref())? > 0 {
+    // Failed deliveries are written out before anything else can fail.
+    let failed = write_failures(&router, options.failures.as_deref())?;
+    let logged = crate::logging::finish(log, &options.log).await;
+    if failed > 0 || !logged {
         return Ok(ExitCode::from(2));
     }
     Ok(ExitCode::SUCCESS)

@@ -999,6 +999,53 @@ fn schedule_run_needs_scheduled_rules() {
     );
 }
 
+/// A processing log that cannot be written (its log group does not exist)
+/// fails the command after the events are delivered and summarised.
+#[test]
+fn a_processing_log_that_cannot_be_written_fails_the_command() {
+    let Ok(endpoint) = std::env::var("SLUICE_MOTO_ENDPOINT") else {
+        eprintln!("SLUICE_MOTO_ENDPOINT is not set: run through scripts/with-moto");
+        return;
+    };
+    let queue = format!("cli-log-missing-{}", std::process::id());
+    let (runtime, sqs) = moto_sqs(&endpoint);
+    runtime.block_on(async { sqs.create_queue().queue_name(&queue).send().await.unwrap() });
+    let dir = temp_dir("log-missing");
+    let rules = dir.join("rules.json");
+    std::fs::write(
+        &rules,
+        format!(
+            r#"[{{"Name": "failed", "EventPattern": {{"detail": {{"state": {{"status": ["FAILED"]}}}}}},
+                 "Targets": [{{"Id": "q", "Arn": "arn:aws:sqs:us-east-1:123456789012:{queue}"}}]}}]"#
+        ),
+    )
+    .unwrap();
+    let group = format!(
+        "arn:aws:logs:us-east-1:123456789012:log-group:/sluice/missing-{}",
+        std::process::id()
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args([
+            "route",
+            "--rules",
+            rules.to_str().unwrap(),
+            "--log-to",
+            &group,
+            &examples("events.jsonl"),
+        ])
+        .envs(moto_env(&endpoint, &dir))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let summary: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(summary["rules"]["failed"]["targets"]["q"]["delivered"], 2);
+    assert!(
+        stderr(&out).contains("records could not be written"),
+        "{}",
+        stderr(&out)
+    );
+}
+
 /// A tokio runtime and an SQS client for moto server at `endpoint`.
 fn moto_sqs(endpoint: &str) -> (tokio::runtime::Runtime, aws_sdk_sqs::Client) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
