@@ -246,6 +246,18 @@ pub struct TargetDefinition {
 
 /// The instances an EC2 Run Command target runs its document on: by id
 /// (`InstanceIds`) or by tag (`tag:<key>`).
+///
+/// ```
+/// use sluice_router::model::{Target, TargetDefinition};
+/// let definition = TargetDefinition {
+///     id: "diagnose".into(),
+///     arn: "arn:aws:ssm:us-east-1::document/AWS-RunShellScript".into(),
+///     run_command_targets: Some(vec![("tag:Role".into(), vec!["image-builder".into()])]),
+///     ..Default::default()
+/// };
+/// let target = Target::new(&definition, 1).unwrap();
+/// assert_eq!(target.run_command_targets.unwrap().key, "tag:Role");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunCommandTarget {
     /// `InstanceIds` or `tag:<key>`.

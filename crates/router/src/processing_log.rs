@@ -26,7 +26,13 @@ use serde_json::{Map, Value, json};
 use crate::dispatch::{BoxFuture, DeliveryError, FailureKind};
 use crate::model::Environment;
 
-/// How much a processing log records.
+/// How much a processing log records; each level includes the ones before.
+///
+/// ```
+/// use sluice_router::processing_log::LogLevel;
+/// assert!(LogLevel::Error < LogLevel::Info && LogLevel::Info < LogLevel::Trace);
+/// assert_eq!(LogLevel::Trace.as_str(), "TRACE");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum LogLevel {
     /// Nothing.
@@ -157,6 +163,12 @@ impl Step {
 }
 
 /// How writing a processing log went.
+///
+/// ```
+/// use sluice_router::processing_log::LogStats;
+/// let stats = LogStats { written: 3, ..LogStats::default() };
+/// assert_eq!((stats.written, stats.failed, stats.last_error), (3, 0, None));
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LogStats {
     /// Records written.
@@ -168,6 +180,26 @@ pub struct LogStats {
 }
 
 /// Where processing-log records go: one JSON text per call.
+///
+/// ```
+/// use std::sync::atomic::{AtomicU64, Ordering};
+/// use sluice_router::dispatch::BoxFuture;
+/// use sluice_router::processing_log::{LogSink, LogStats};
+///
+/// /// Counts records and drops them.
+/// #[derive(Default)]
+/// struct Counter(AtomicU64);
+/// impl LogSink for Counter {
+///     fn write_line(&self, _: String) { self.0.fetch_add(1, Ordering::Relaxed); }
+///     fn finish(&self) -> BoxFuture<LogStats> {
+///         let written = self.0.load(Ordering::Relaxed);
+///         Box::pin(async move { LogStats { written, ..LogStats::default() } })
+///     }
+/// }
+/// let counter = Counter::default();
+/// counter.write_line("{}".into());
+/// assert_eq!(counter.0.load(Ordering::Relaxed), 1);
+/// ```
 pub trait LogSink: Send + Sync {
     /// Takes one record. Must not block for long: it is called while
     /// events are routed.
@@ -301,6 +333,18 @@ impl ProcessingLog {
 /// record would take it past `max_bytes`, `PATH` becomes `PATH.1` (and
 /// `PATH.1` becomes `PATH.2`, and so on up to `keep` old files; the oldest
 /// goes) and a new `PATH` begins.
+///
+/// ```
+/// use sluice_router::processing_log::{LogSink, RotatingFile};
+/// let dir = std::env::temp_dir().join(format!("sluice-rotating-doc-{}", std::process::id()));
+/// let file = RotatingFile::create(&dir.join("bus.log"), 64 * 1024 * 1024, 5).unwrap();
+/// file.write_line(r#"{"event_id":"e-1"}"#.to_string());
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// assert_eq!(file.finish().await.written, 1);
+/// # });
+/// assert_eq!(std::fs::read_to_string(dir.join("bus.log")).unwrap(), "{\"event_id\":\"e-1\"}\n");
+/// # std::fs::remove_dir_all(dir).unwrap();
+/// ```
 pub struct RotatingFile {
     path: PathBuf,
     max_bytes: u64,

@@ -363,6 +363,21 @@ pub const SINK_QUEUE_RECORDS: usize = 100_000;
 /// A processing log written to a CloudWatch Logs log group: records are
 /// gathered into PutLogEvents calls (within the limits above) on one
 /// stream, stamped with the time they were written.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), String> {
+/// use std::sync::Arc;
+/// use sluice_router::{arn::Arn, model::Environment};
+/// use sluice_router::processing_log::{LogLevel, ProcessingLog};
+/// let connector = sluice_targets::AwsConnector::from_env().await;
+/// let group = Arn::parse("arn:aws:logs:us-east-1:123456789012:log-group:/sluice/default")
+///     .map_err(|e| e.message().to_string())?;
+/// let sink = connector.log_group_sink(&group, "sluice/route")?;
+/// let log = ProcessingLog::new(LogLevel::Info, Arc::new(sink), &Environment::default());
+/// // … route with `Router::with_processing_log(…, Some(log.clone()))`, then:
+/// let stats = log.finish().await;
+/// # Ok(()) }
+/// ```
 pub struct LogGroupSink {
     sender: Mutex<Option<mpsc::Sender<String>>>,
     writer: Mutex<Option<tokio::task::JoinHandle<LogStats>>>,
