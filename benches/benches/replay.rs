@@ -4,17 +4,102 @@
 //! (10 M events by default; `SLUICE_REPLAY_EVENTS` changes it) is generated
 //! once and kept under `target/`. Expected counts come from the generated
 //! text itself and are checked before timing.
+//!
+//! Then a replay with delivery over the archive's first ten segments, as
+//! `sluice replay` runs it: one thread merges the segments in time order
+//! and marks the events, the router matches each in order and runs its
+//! deliveries on the async runtime, to targets that accept at once. Its
+//! per-rule counts are checked against a dry run of the same window.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use sluice_router::archive::{Archive, ArchiveDefinition, ArchiveWriter};
+use sluice_router::arn::{Arn, TargetKind};
+use sluice_router::dispatch::{
+    BoxFuture, Connect, ConnectError, Deliver, Delivery, DeliveryError, Router, RouterSettings,
+};
 use sluice_router::load::{Parameters, load_rules};
 use sluice_router::model::Environment;
-use sluice_router::replay::{Window, dry_run_archive};
+use sluice_router::replay::{ArchiveEvents, Window, dry_run_archive, with_replay_name};
 use sluice_router::table::RuleTable;
+
+/// A target that accepts every delivery at once.
+struct Accept;
+
+impl Deliver for Accept {
+    fn deliver(&self, _: Delivery) -> BoxFuture<Result<(), DeliveryError>> {
+        Box::pin(std::future::ready(Ok(())))
+    }
+}
+
+struct AcceptAll;
+
+impl Connect for AcceptAll {
+    fn connect(&self, _: &Arn, _: TargetKind) -> Result<Arc<dyn Deliver>, ConnectError> {
+        Ok(Arc::new(Accept))
+    }
+}
+
+/// Events handed from the reading thread to the router at a time.
+const BATCH: usize = 512;
+
+/// Replays `window` in time order through a router with accepting
+/// targets; returns (events routed, matched events per rule ARN).
+fn deliver_in_order(
+    archive: &Archive,
+    window: Window,
+    table: &RuleTable,
+    runtime: &tokio::runtime::Runtime,
+) -> (u64, std::collections::BTreeMap<String, u64>) {
+    // Archived events were checked when archived, as `sluice replay` knows.
+    let table = table
+        .clone()
+        .with_scan_mode(sluice_pattern::ScanMode::EarlyExit);
+    let router = Router::new(table, Arc::new(AcceptAll), RouterSettings::default())
+        .expect("accepting targets connect");
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<Vec<u8>>>(4);
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let mut batch = Vec::with_capacity(BATCH);
+            for event in ArchiveEvents::new(archive, window) {
+                let event = event.expect("archive reads");
+                batch.push(with_replay_name(&event.event, "bench").expect("an object"));
+                if batch.len() == BATCH
+                    && sender
+                        .send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
+                        .is_err()
+                {
+                    return;
+                }
+            }
+            let _ = sender.send(batch);
+        });
+        runtime.block_on(async {
+            let mut routed = 0u64;
+            while let Ok(batch) = tokio::task::block_in_place(|| receiver.recv()) {
+                for event in batch {
+                    router
+                        .route("default", &event)
+                        .await
+                        .expect("archived events are valid");
+                    routed += 1;
+                }
+            }
+            router.drain().await;
+            let matched = router
+                .metrics()
+                .snapshot()
+                .into_iter()
+                .map(|(arn, rule)| (arn, rule.matched_events))
+                .collect();
+            (routed, matched)
+        })
+    })
+}
 
 /// 2026-09-14T00:00:00Z
 const START: i64 = 1_789_344_000;
@@ -172,6 +257,51 @@ fn replay(c: &mut Criterion) {
         b.iter(|| decompress_only(&archive, threads))
     });
     group.bench_function(format!("dry-run/{events}"), |b| b.iter(run));
+    group.finish();
+
+    // Delivery in order over the first ten segments (or all, if fewer).
+    let segments = archive.segments();
+    let end = segments
+        .get(10)
+        .map_or(window.end, |s| s.first_time.max(START + 1));
+    let window = Window::new(START, end).expect("window");
+    let expected = dry_run_archive(
+        &archive,
+        window,
+        "bench",
+        &table,
+        "default",
+        threads,
+        &AtomicU64::new(0),
+    )
+    .expect("replay reads the archive");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let (routed, matched) = deliver_in_order(&archive, window, &table, &runtime);
+    assert_eq!(routed, expected.events);
+    let names: std::collections::BTreeMap<String, String> = table
+        .rules()
+        .map(|r| (r.arn.clone(), r.name.clone()))
+        .collect();
+    for (arn, count) in &matched {
+        assert_eq!(
+            expected.per_rule.get(&names[arn]).copied().unwrap_or(0),
+            *count,
+            "{}",
+            names[arn]
+        );
+    }
+    eprintln!("replay bench: delivering {routed} events in order");
+    let mut group = c.benchmark_group("replay-deliver");
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(30));
+    group.throughput(Throughput::Elements(routed));
+    group.bench_function(format!("in-order/{routed}"), |b| {
+        b.iter(|| deliver_in_order(&archive, window, &table, &runtime))
+    });
     group.finish();
 }
 

@@ -109,6 +109,12 @@ pub fn run(options: &ReplayOptions) -> Result<ExitCode> {
         dry_run(options, source, window, &table, &bus, &read)
     } else {
         let (sender, receiver) = sync_channel::<Batch>(options.threads.max(1) * 2);
+        // An archive's events were checked when they were archived; events
+        // from plain files are checked as they are matched.
+        let table = match source {
+            Source::Archive(_) => table.with_scan_mode(sluice_pattern::ScanMode::EarlyExit),
+            Source::Files { .. } => table,
+        };
         let name = options.name.clone();
         let lateness = options.lateness_seconds;
         let counter = read.clone();
