@@ -59,7 +59,9 @@ impl Window {
 /// assert_eq!(out, br#"{"id":"1","region":"us-east-1","replay-name":"r1","detail":{}}"#);
 /// ```
 pub fn with_replay_name(event: &[u8], name: &str) -> Option<Vec<u8>> {
-    let envelope = read_envelope(event)?;
+    // Only the position after `region` is needed: the rest of the event
+    // (its `detail`, mostly) is not read.
+    let envelope = read_time_and_region(event)?;
     let member = replay_member(name);
     let mut out = Vec::with_capacity(event.len() + member.len() + 2);
     insert_replay_name(event, &envelope, &member, &mut out)?;
