@@ -204,7 +204,7 @@ fn replay(c: &mut Criterion) {
     let table = RuleTable::new(rules).expect("example routes compile");
     let window = Window::new(START, START + 400 * 86_400).expect("window");
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let run = || {
+    let dry_run = |window: Window| {
         dry_run_archive(
             &archive,
             window,
@@ -216,6 +216,7 @@ fn replay(c: &mut Criterion) {
         )
         .expect("replay reads the archive")
     };
+    let run = || dry_run(window);
     let counts = run();
     assert_eq!(counts.events, expected.events);
     assert_eq!(
@@ -265,16 +266,7 @@ fn replay(c: &mut Criterion) {
         .get(10)
         .map_or(window.end, |s| s.first_time.max(START + 1));
     let window = Window::new(START, end).expect("window");
-    let expected = dry_run_archive(
-        &archive,
-        window,
-        "bench",
-        &table,
-        "default",
-        threads,
-        &AtomicU64::new(0),
-    )
-    .expect("replay reads the archive");
+    let expected = dry_run(window);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(threads)
         .enable_all()

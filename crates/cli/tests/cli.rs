@@ -436,38 +436,33 @@ fn log_follows_one_event_across_rotated_files() {
     assert!(stderr(&missing).contains("no record of event zzz"));
 }
 
+/// Asserts that `out` is an error (exit 2) whose message says `text`.
+fn assert_refused(out: &Output, text: &str) {
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(out));
+    assert!(stderr(out).contains(text), "{}", stderr(out));
+}
+
 #[test]
 fn processing_log_options_are_checked() {
     let rules = examples("routes.json");
     let events = examples("events.jsonl");
-    let out = sluice(&["route", "--rules", &rules, "--log-level", "trace", &events]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("--log-level needs --log-to"),
-        "{}",
-        stderr(&out)
+    let route = |extra: &[&str]| {
+        let mut args = vec!["route", "--rules", &rules];
+        args.extend_from_slice(extra);
+        args.push(&events);
+        sluice(&args)
+    };
+    assert_refused(
+        &route(&["--log-level", "trace"]),
+        "--log-level needs --log-to",
     );
-    let out = sluice(&[
-        "route",
-        "--rules",
-        &rules,
-        "--dry-run",
-        "--log-to",
-        "x.log",
-        &events,
-    ]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("writes no processing log"),
-        "{}",
-        stderr(&out)
+    assert_refused(
+        &route(&["--dry-run", "--log-to", "x.log"]),
+        "writes no processing log",
     );
-    let out = sluice(&["route", "--rules", &rules, "--log-level", "debug", &events]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("not one of off, error, info, trace"),
-        "{}",
-        stderr(&out)
+    assert_refused(
+        &route(&["--log-level", "debug"]),
+        "not one of off, error, info, trace",
     );
 }
 
