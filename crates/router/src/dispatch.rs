@@ -841,7 +841,7 @@ impl Router {
                             }
                             details
                         },
-                        Some(&|| error_member(&error)),
+                        Some(error_member(&error)),
                     );
                 }
                 self.dead_letter(
@@ -921,13 +921,7 @@ impl Router {
                         details.insert("sent".into(), sent.is_ok().into());
                         details
                     },
-                    sent.as_ref()
-                        .err()
-                        .map(|e| {
-                            let e = e.clone();
-                            Box::new(move || error_member(&e)) as Box<dyn Fn() -> serde_json::Value>
-                        })
-                        .as_deref(),
+                    sent.as_ref().err().map(error_member),
                 );
             }
             match sent {
@@ -987,7 +981,7 @@ impl InvocationTrace {
         &self,
         step: Step,
         details: impl FnOnce() -> Map<String, serde_json::Value>,
-        error: Option<&dyn Fn() -> serde_json::Value>,
+        error: Option<serde_json::Value>,
     ) {
         self.log.record(
             step,
@@ -1062,7 +1056,7 @@ fn log_receipt(
                 details.insert("size_bytes".into(), event.len().into());
                 details
             },
-            Some(&|| serde_json::json!({"error_message": error.to_string()})),
+            Some(serde_json::json!({"error_message": error.to_string()})),
         );
         return;
     }

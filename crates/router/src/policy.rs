@@ -140,10 +140,7 @@ impl AttemptState {
                 }
                 details
             },
-            error
-                .map(|e| move || error_member(e))
-                .as_ref()
-                .map(|f| f as &dyn Fn() -> serde_json::Value),
+            error.map(error_member),
         );
     }
 
@@ -238,9 +235,7 @@ impl EventBridgeRetry {
             backoff: None,
         }
     }
-}
 
-impl EventBridgeRetry {
     /// The wait before the next attempt, or `None` when there is none:
     /// success, an error retrying cannot mend, or the policy exhausted.
     fn next_wait(

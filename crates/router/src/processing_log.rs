@@ -291,14 +291,15 @@ impl ProcessingLog {
         self.sink.finish().await
     }
 
-    /// Writes one record of `step`, if the level records it; `details` and
-    /// `error` are built only then.
+    /// Writes one record of `step`, if the level records it; `details` is
+    /// built only then. `error` is the record's `error` member (see
+    /// [`error_member`]); records with one are failures, which are rare.
     pub(crate) fn record(
         &self,
         step: Step,
         ids: RecordIds<'_>,
         details: impl FnOnce() -> Map<String, Value>,
-        error: Option<&dyn Fn() -> Value>,
+        error: Option<Value>,
     ) {
         if !self.enabled(step.level()) {
             return;
@@ -323,7 +324,7 @@ impl ProcessingLog {
         );
         record.insert("details".into(), Value::Object(details()));
         if let Some(error) = error {
-            record.insert("error".into(), error());
+            record.insert("error".into(), error);
         }
         self.sink.write_line(Value::Object(record).to_string());
     }
