@@ -294,16 +294,29 @@ impl Group {
         entries: &[Entry],
         call: &[usize],
     ) -> Vec<Result<(), DeliveryError>> {
-        let events: Vec<InputLogEvent> = call
-            .iter()
-            .filter_map(|&i| {
-                InputLogEvent::builder()
-                    .timestamp(entries[i].timestamp_ms)
-                    .message(&entries[i].message)
-                    .build()
-                    .ok()
-            })
-            .collect();
+        let mut results: Vec<Result<(), DeliveryError>> = vec![Ok(()); call.len()];
+        // `sent_positions[k]` is the place in `call` of the k-th event sent.
+        let mut sent_positions = Vec::with_capacity(call.len());
+        let mut events = Vec::with_capacity(call.len());
+        for (position, &i) in call.iter().enumerate() {
+            let event = InputLogEvent::builder()
+                .timestamp(entries[i].timestamp_ms)
+                .message(&entries[i].message)
+                .build();
+            match event {
+                Ok(event) => {
+                    events.push(event);
+                    sent_positions.push(position);
+                }
+                Err(e) => {
+                    results[position] =
+                        Err(DeliveryError::client("InvalidParameter", e.to_string()))
+                }
+            }
+        }
+        if events.is_empty() {
+            return results;
+        }
         let sent = self
             .client
             .put_log_events()
@@ -316,12 +329,14 @@ impl Group {
             Ok(output) => output,
             Err(e) => {
                 let error = from_sdk(e);
-                return call.iter().map(|_| Err(error.clone())).collect();
+                for &position in &sent_positions {
+                    results[position] = Err(error.clone());
+                }
+                return results;
             }
         };
-        let mut results: Vec<Result<(), DeliveryError>> = vec![Ok(()); call.len()];
         if let Some(rejected) = output.rejected_log_events_info() {
-            let count = call.len();
+            let count = sent_positions.len();
             let too_old_end = rejected
                 .too_old_log_event_end_index()
                 .map_or(0, clamp(count));
@@ -331,7 +346,7 @@ impl Group {
             let too_new_start = rejected
                 .too_new_log_event_start_index()
                 .map_or(count, clamp(count));
-            for (k, result) in results.iter_mut().enumerate() {
+            for (k, &position) in sent_positions.iter().enumerate() {
                 let reason = if k < too_old_end {
                     Some(("TooOldLogEvent", "more than 14 days ago"))
                 } else if k < expired_end {
@@ -345,7 +360,7 @@ impl Group {
                     None
                 };
                 if let Some((code, why)) = reason {
-                    *result = Err(DeliveryError::client(
+                    results[position] = Err(DeliveryError::client(
                         code,
                         format!("CloudWatch Logs rejected the log event: its time is {why}"),
                     ));
