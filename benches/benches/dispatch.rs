@@ -8,29 +8,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use sluice_router::arn::{Arn, TargetKind};
-use sluice_router::dispatch::{
-    BoxFuture, Connect, ConnectError, Deliver, Delivery, DeliveryError, Router, RouterSettings,
-};
+use sluice_router::dispatch::{Deliver, Delivery, Router, RouterSettings};
 use sluice_router::load::parse_rules;
 use sluice_router::model::Environment;
 use sluice_router::table::RuleTable;
 
-struct Accept;
-
-impl Deliver for Accept {
-    fn deliver(&self, _: Delivery) -> BoxFuture<Result<(), DeliveryError>> {
-        Box::pin(std::future::ready(Ok(())))
-    }
-}
-
-struct AcceptAll;
-
-impl Connect for AcceptAll {
-    fn connect(&self, _: &Arn, _: TargetKind) -> Result<Arc<dyn Deliver>, ConnectError> {
-        Ok(Arc::new(Accept))
-    }
-}
+mod accepting;
+use accepting::{Accept, AcceptAll};
 
 const TARGETS_PER_RULE: usize = 5;
 /// Deliveries per timed iteration.

@@ -18,31 +18,14 @@ use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use sluice_router::archive::{Archive, ArchiveDefinition, ArchiveWriter};
-use sluice_router::arn::{Arn, TargetKind};
-use sluice_router::dispatch::{
-    BoxFuture, Connect, ConnectError, Deliver, Delivery, DeliveryError, Router, RouterSettings,
-};
+use sluice_router::dispatch::{Router, RouterSettings};
 use sluice_router::load::{Parameters, load_rules};
 use sluice_router::model::Environment;
 use sluice_router::replay::{ArchiveEvents, Window, dry_run_archive, with_replay_name};
 use sluice_router::table::RuleTable;
 
-/// A target that accepts every delivery at once.
-struct Accept;
-
-impl Deliver for Accept {
-    fn deliver(&self, _: Delivery) -> BoxFuture<Result<(), DeliveryError>> {
-        Box::pin(std::future::ready(Ok(())))
-    }
-}
-
-struct AcceptAll;
-
-impl Connect for AcceptAll {
-    fn connect(&self, _: &Arn, _: TargetKind) -> Result<Arc<dyn Deliver>, ConnectError> {
-        Ok(Arc::new(Accept))
-    }
-}
+mod accepting;
+use accepting::AcceptAll;
 
 /// Events handed from the reading thread to the router at a time.
 const BATCH: usize = 512;
