@@ -213,6 +213,20 @@ impl Builder {
         self
     }
 
+    /// A matcher with no rules yet (which cannot fail): it still checks
+    /// events in validating mode, and takes rules with
+    /// [`Matcher::with_rule`].
+    ///
+    /// ```
+    /// let m = sluice_pattern::Matcher::builder().build_empty();
+    /// assert_eq!(m.rule_count(), 0);
+    /// assert!(!m.is_match(br#"{"a": 1}"#).unwrap());
+    /// assert!(m.is_match(b"{").is_err());
+    /// ```
+    pub fn build_empty(self) -> Matcher {
+        Matcher::from_entries(self.config, Vec::new())
+    }
+
     /// Builds a matcher from unnamed patterns; rule ids follow their order.
     ///
     /// ```

@@ -91,8 +91,7 @@ impl BusRules {
         };
         let matcher = Matcher::builder()
             .configure(Config::new().scan_mode(mode))
-            .build(std::iter::empty::<&str>())
-            .expect("no rules, no error");
+            .build_empty();
         BusRules {
             matcher,
             by_id: Vec::new(),
