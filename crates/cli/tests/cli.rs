@@ -639,27 +639,7 @@ fn route_delivers_through_the_aws_sdk_and_reports_what_failed() {
             .any(|l| l.contains("INVOCATION_FAILURE") && l.contains("image-failed -> nowhere")),
         "{lines:?}"
     );
-    let bodies: Vec<String> = runtime.block_on(async {
-        let mut bodies = Vec::new();
-        for _ in 0..10 {
-            let got = sqs
-                .receive_message()
-                .queue_url(&url)
-                .max_number_of_messages(10)
-                .send()
-                .await
-                .unwrap();
-            bodies.extend(
-                got.messages()
-                    .iter()
-                    .filter_map(|m| m.body().map(str::to_string)),
-            );
-            if bodies.len() >= 2 {
-                break;
-            }
-        }
-        bodies
-    });
+    let bodies = receive_bodies(&runtime, &sqs, &url, 2);
     assert_eq!(bodies.len(), 2);
     assert!(
         bodies
@@ -943,28 +923,7 @@ fn replay_delivers_the_windows_events_marked_with_replay_name() {
         summary["rules"]["state-changes"]["targets"]["q"]["delivered"],
         4
     );
-    let bodies: Vec<String> = runtime.block_on(async {
-        let mut bodies = Vec::new();
-        for _ in 0..10 {
-            let got = sqs
-                .receive_message()
-                .queue_url(&url)
-                .max_number_of_messages(10)
-                .send()
-                .await
-                .unwrap();
-            bodies.extend(
-                got.messages()
-                    .iter()
-                    .filter_map(|m| m.body().map(str::to_string)),
-            );
-            if bodies.len() >= 4 {
-                break;
-            }
-        }
-        bodies
-    });
-    let mut bodies = bodies;
+    let mut bodies = receive_bodies(&runtime, &sqs, &url, 4);
     bodies.sort();
     assert_eq!(
         bodies,
@@ -1056,6 +1015,37 @@ fn moto_sqs(endpoint: &str) -> (tokio::runtime::Runtime, aws_sdk_sqs::Client) {
         aws_sdk_sqs::Client::new(&config)
     });
     (runtime, sqs)
+}
+
+/// The bodies of the messages on the queue at `url`, polling until
+/// `wanted` have arrived (or ten polls have passed).
+fn receive_bodies(
+    runtime: &tokio::runtime::Runtime,
+    sqs: &aws_sdk_sqs::Client,
+    url: &str,
+    wanted: usize,
+) -> Vec<String> {
+    runtime.block_on(async {
+        let mut bodies = Vec::new();
+        for _ in 0..10 {
+            let got = sqs
+                .receive_message()
+                .queue_url(url)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .unwrap();
+            bodies.extend(
+                got.messages()
+                    .iter()
+                    .filter_map(|m| m.body().map(str::to_string)),
+            );
+            if bodies.len() >= wanted {
+                break;
+            }
+        }
+        bodies
+    })
 }
 
 /// The environment that points `sluice` at moto server, with no profile
