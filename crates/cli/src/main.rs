@@ -72,43 +72,7 @@ enum Command {
         early_exit: bool,
     },
     /// Deliver events to the targets of the rules they match.
-    Route {
-        /// Rules with targets: a list of PutRule requests with "Targets",
-        /// {"Rules": [...], "Targets": [PutTargets requests]}, or a
-        /// CloudFormation/SAM template (JSON or YAML).
-        #[arg(long)]
-        rules: String,
-        /// Event files (JSON Lines; .gz, .zst, or - for stdin).
-        #[arg(required = true)]
-        events: Vec<String>,
-        /// The bus the events arrive on.
-        #[arg(long, default_value = "default")]
-        event_bus: String,
-        /// Values for Ref, Fn::GetAtt and ${...} in templates (JSON or YAML).
-        #[arg(long)]
-        parameters: Option<String>,
-        /// Region in rule ARNs (default: AWS_REGION, else us-east-1).
-        #[arg(long)]
-        region: Option<String>,
-        /// Account id in rule ARNs.
-        #[arg(long, default_value = "123456789012")]
-        account: String,
-        /// Print each delivery (target ARN and exact payload) instead of making it.
-        #[arg(long)]
-        dry_run: bool,
-        /// Deliveries in flight per target.
-        #[arg(long, default_value_t = 64)]
-        concurrency: usize,
-        /// Seconds one attempt may take before it counts as a timeout.
-        #[arg(long, default_value_t = 10)]
-        attempt_timeout: u64,
-        /// Write deliveries that reached neither target nor dead-letter
-        /// queue here, as JSON Lines with the event (default: stderr).
-        #[arg(long)]
-        failures: Option<String>,
-        #[command(flatten)]
-        log: logging::LogArgs,
-    },
+    Route(routing::RouteOptions),
     /// Keep the events of a bus in the archives a rules file declares.
     Archive {
         /// Rules file declaring archives ("Archives" list, or AWS::Events::Archive resources).
@@ -125,43 +89,7 @@ enum Command {
         event_bus: String,
     },
     /// Replay the events of a time window from an archive or a JSON Lines file.
-    Replay {
-        /// An archive directory (with archive.json), or a JSON Lines file (.jsonl, .gz, .zst).
-        #[arg(long)]
-        archive: String,
-        /// First event time replayed (RFC 3339).
-        #[arg(long)]
-        start: String,
-        /// First event time not replayed (RFC 3339).
-        #[arg(long)]
-        end: String,
-        /// Rules with targets, as for `route`.
-        #[arg(long)]
-        rules: String,
-        /// The replay's name, set as "replay-name" on every event.
-        #[arg(long, default_value = "sluice-replay")]
-        name: String,
-        /// Deliver only to these rules (repeatable).
-        #[arg(long = "filter-rule")]
-        filter_rules: Vec<String>,
-        /// Count what would be delivered instead of delivering.
-        #[arg(long)]
-        dry_run: bool,
-        /// The bus of a JSON Lines file (an archive knows its own).
-        #[arg(long, default_value = "default")]
-        event_bus: String,
-        /// Seconds to wait for out-of-order events in a JSON Lines file.
-        #[arg(long, default_value_t = 600)]
-        lateness: i64,
-        /// Matching threads for --dry-run (default: every core).
-        #[arg(long)]
-        threads: Option<usize>,
-        /// Write failed deliveries here (default: stderr).
-        #[arg(long)]
-        failures: Option<String>,
-        #[command(flatten)]
-        log: logging::LogArgs,
-    },
+    Replay(replaying::ReplayOptions),
     /// Follow one event through a processing log (written by --log-to).
     Log {
         /// The event's id.
@@ -310,31 +238,7 @@ fn run(command: Command) -> Result<ExitCode> {
             println!("{explanation}");
             Ok(ExitCode::from(if explanation.matched() { 0 } else { 1 }))
         }
-        Command::Route {
-            rules,
-            events,
-            event_bus,
-            parameters,
-            region,
-            account,
-            dry_run,
-            concurrency,
-            attempt_timeout,
-            failures,
-            log,
-        } => routing::run(&routing::RouteOptions {
-            rules,
-            events,
-            event_bus,
-            parameters,
-            region,
-            account,
-            dry_run,
-            concurrency,
-            attempt_timeout_seconds: attempt_timeout,
-            failures,
-            log,
-        }),
+        Command::Route(options) => routing::run(&options),
         Command::Archive {
             rules,
             events,
@@ -346,35 +250,7 @@ fn run(command: Command) -> Result<ExitCode> {
             archive_dir,
             event_bus,
         }),
-        Command::Replay {
-            archive,
-            start,
-            end,
-            rules,
-            name,
-            filter_rules,
-            dry_run,
-            event_bus,
-            lateness,
-            threads,
-            failures,
-            log,
-        } => replaying::run(&replaying::ReplayOptions {
-            archive,
-            start,
-            end,
-            rules,
-            name,
-            filter_rules,
-            dry_run,
-            event_bus,
-            lateness_seconds: lateness,
-            threads: threads.unwrap_or_else(|| {
-                std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
-            }),
-            failures,
-            log,
-        }),
+        Command::Replay(options) => replaying::run(&options),
         Command::Log {
             event_id,
             path,

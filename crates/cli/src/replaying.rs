@@ -32,19 +32,54 @@ use crate::input;
 use crate::routing;
 
 /// Options of `sluice replay`.
+#[derive(clap::Args, Clone)]
 pub struct ReplayOptions {
+    /// An archive directory (with archive.json), or a JSON Lines file (.jsonl, .gz, .zst).
+    #[arg(long)]
     pub archive: String,
+    /// First event time replayed (RFC 3339).
+    #[arg(long)]
     pub start: String,
+    /// First event time not replayed (RFC 3339).
+    #[arg(long)]
     pub end: String,
+    /// Rules with targets, as for `route`.
+    #[arg(long)]
     pub rules: String,
+    /// The replay's name, set as "replay-name" on every event.
+    #[arg(long, default_value = "sluice-replay")]
     pub name: String,
+    /// Deliver only to these rules (repeatable).
+    #[arg(long = "filter-rule")]
     pub filter_rules: Vec<String>,
+    /// Count what would be delivered instead of delivering.
+    #[arg(long)]
     pub dry_run: bool,
+    /// The bus of a JSON Lines file (an archive knows its own).
+    #[arg(long, default_value = "default")]
     pub event_bus: String,
+    /// Seconds to wait for out-of-order events in a JSON Lines file.
+    #[arg(long = "lateness", value_name = "SECONDS", default_value_t = 600)]
     pub lateness_seconds: i64,
-    pub threads: usize,
+    /// Matching threads for --dry-run (default: every core).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Write failed deliveries here (default: stderr).
+    #[arg(long)]
     pub failures: Option<String>,
+    #[command(flatten)]
     pub log: crate::logging::LogArgs,
+}
+
+impl ReplayOptions {
+    /// Matching threads: `--threads`, else every core.
+    fn threads(&self) -> usize {
+        self.threads
+            .unwrap_or_else(|| {
+                std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+            })
+            .max(1)
+    }
 }
 
 /// Events per batch handed from the reader to the matchers.
@@ -108,7 +143,7 @@ pub fn run(options: &ReplayOptions) -> Result<ExitCode> {
     let outcome = if options.dry_run {
         dry_run(options, source, window, &table, &bus, &read)
     } else {
-        let (sender, receiver) = sync_channel::<Batch>(options.threads.max(1) * 2);
+        let (sender, receiver) = sync_channel::<Batch>(options.threads() * 2);
         // An archive's events were checked when they were archived; events
         // from plain files are checked as they are matched.
         let table = match source {
@@ -344,7 +379,7 @@ fn dry_run(
     bus: &str,
     read: &AtomicU64,
 ) -> Result<(ReadTotals, serde_json::Value, u64, usize)> {
-    let threads = options.threads.max(1);
+    let threads = options.threads();
     let mut late_events = 0;
     let counts = match source {
         Source::Archive(archive) => {

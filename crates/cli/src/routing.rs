@@ -19,17 +19,42 @@ use sluice_router::table::RuleTable;
 use crate::input;
 
 /// Options of `sluice route`.
+#[derive(clap::Args, Clone)]
 pub struct RouteOptions {
+    /// Rules with targets: a list of PutRule requests with "Targets",
+    /// {"Rules": [...], "Targets": [PutTargets requests]}, or a
+    /// CloudFormation/SAM template (JSON or YAML).
+    #[arg(long)]
     pub rules: String,
+    /// Event files (JSON Lines; .gz, .zst, or - for stdin).
+    #[arg(required = true)]
     pub events: Vec<String>,
+    /// The bus the events arrive on.
+    #[arg(long, default_value = "default")]
     pub event_bus: String,
+    /// Values for Ref, Fn::GetAtt and ${...} in templates (JSON or YAML).
+    #[arg(long)]
     pub parameters: Option<String>,
+    /// Region in rule ARNs (default: AWS_REGION, else us-east-1).
+    #[arg(long)]
     pub region: Option<String>,
+    /// Account id in rule ARNs.
+    #[arg(long, default_value = "123456789012")]
     pub account: String,
+    /// Print each delivery (target ARN and exact payload) instead of making it.
+    #[arg(long)]
     pub dry_run: bool,
+    /// Deliveries in flight per target.
+    #[arg(long, default_value_t = 64)]
     pub concurrency: usize,
+    /// Seconds one attempt may take before it counts as a timeout.
+    #[arg(long = "attempt-timeout", value_name = "SECONDS", default_value_t = 10)]
     pub attempt_timeout_seconds: u64,
+    /// Write deliveries that reached neither target nor dead-letter
+    /// queue here, as JSON Lines with the event (default: stderr).
+    #[arg(long)]
     pub failures: Option<String>,
+    #[command(flatten)]
     pub log: crate::logging::LogArgs,
 }
 
