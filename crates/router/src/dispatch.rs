@@ -324,7 +324,12 @@ pub fn plan(
         return Ok(Vec::new());
     }
     let text = std::str::from_utf8(event).map_err(|_| RouteError::NotUtf8)?;
-    plan_matched(&matched, text.trim().into(), &|| ingestion_time.to_string())
+    plan_matched(
+        &matched,
+        text.trim().into(),
+        &|| ingestion_time.to_string(),
+        false,
+    )
 }
 
 /// Whether building `target`'s delivery needs the parsed event: for its
@@ -340,16 +345,19 @@ fn needs_document(target: &Target) -> bool {
 }
 
 /// The deliveries of an event that matched `matched`. The event is parsed
-/// only when a target needs it, and the ingestion time formatted only when a
+/// only when a target needs it or `read_id` asks for its id (the processing
+/// log names every event), and the ingestion time formatted only when a
 /// transformer needs it.
 fn plan_matched(
     matched: &[Arc<Rule>],
     text: Arc<str>,
     ingestion_time: &dyn Fn() -> String,
+    read_id: bool,
 ) -> Result<Vec<PlannedDelivery>, RouteError> {
-    let parse = matched
-        .iter()
-        .any(|rule| rule.targets.iter().any(needs_document));
+    let parse = read_id
+        || matched
+            .iter()
+            .any(|rule| rule.targets.iter().any(needs_document));
     let document = if parse {
         Some(Node::parse(&text)?)
     } else {
@@ -657,7 +665,12 @@ impl Router {
                     return Ok(Vec::new());
                 }
                 let text = std::str::from_utf8(event).map_err(|_| RouteError::NotUtf8)?;
-                plan_matched(&matched, text.trim().into(), &|| format_rfc3339(wall_clock))
+                plan_matched(
+                    &matched,
+                    text.trim().into(),
+                    &|| format_rfc3339(wall_clock),
+                    inner.log.is_some(),
+                )
             });
         if let Some(log) = &inner.log {
             log_receipt(log, bus, event, planned.as_ref().err(), matched.is_empty());
@@ -682,9 +695,8 @@ impl Router {
     ) -> Routed {
         let inner = &self.inner;
         let mut routed = Routed::default();
-        let mut planned = planned;
         if let Some(log) = &inner.log {
-            log_rule_matches(log, matched, &mut planned);
+            log_rule_matches(log, matched, &planned);
         }
         if planned.is_empty() {
             return routed;
@@ -736,7 +748,13 @@ impl Router {
     pub(crate) async fn fire(&self, rule: Arc<Rule>, event: String, ingested_at: Instant) {
         let wall_clock = SystemTime::now();
         let matched = [rule];
-        match plan_matched(&matched, event.into(), &|| format_rfc3339(wall_clock)) {
+        let read_id = self.inner.log.is_some();
+        match plan_matched(
+            &matched,
+            event.into(),
+            &|| format_rfc3339(wall_clock),
+            read_id,
+        ) {
             Ok(planned) => {
                 self.start_deliveries(&matched, planned, ingested_at).await;
             }
@@ -1013,14 +1031,6 @@ fn latency_details(ingested_at: Instant) -> Map<String, serde_json::Value> {
     details
 }
 
-/// The event's `id`, or empty.
-fn event_id_of(event: &str) -> Arc<str> {
-    match Node::parse(event).ok().as_ref().and_then(|d| d.get("id")) {
-        Some(Node::String(raw)) => decode_str(raw).into(),
-        _ => "".into(),
-    }
-}
-
 /// Logs an event's receipt and whether it matched, or why it was rejected.
 fn log_receipt(
     log: &ProcessingLog,
@@ -1079,25 +1089,16 @@ fn log_receipt(
     }
 }
 
-/// Logs each matched rule, and gives the deliveries the event's id (which
-/// planning reads only when a target needs it).
-fn log_rule_matches(log: &ProcessingLog, matched: &[Arc<Rule>], planned: &mut [PlannedDelivery]) {
-    let event_id = match planned.first() {
-        Some(first) if first.event_id.is_empty() => event_id_of(&first.event),
-        Some(first) => first.event_id.clone(),
-        None => "".into(),
-    };
-    for delivery in planned.iter_mut() {
-        if delivery.event_id.is_empty() {
-            delivery.event_id = event_id.clone();
-        }
-    }
+/// Logs each matched rule (planning read the event's id, since the router
+/// logs).
+fn log_rule_matches(log: &ProcessingLog, matched: &[Arc<Rule>], planned: &[PlannedDelivery]) {
+    let event_id = planned.first().map_or("", |first| &first.event_id);
     for rule in matched {
         log.record(
             Step::RuleMatch,
             RecordIds {
                 bus: &rule.bus,
-                event_id: &event_id,
+                event_id,
                 invocation_id: None,
             },
             || {
