@@ -50,6 +50,7 @@
 
 mod api;
 mod automaton;
+mod blocks;
 mod error;
 mod explain;
 mod json;

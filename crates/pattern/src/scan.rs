@@ -16,10 +16,11 @@ use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 
 use crate::automaton::values::KeyHasher;
+use crate::blocks;
 use crate::error::EventError;
 use crate::json;
 use crate::number;
-use crate::swar::{find_quote_or_backslash, find_string_stop, find_structural};
+use crate::swar::{find_quote_or_backslash, find_string_stop};
 
 /// "No value" in linked lists and "no field" on trie nodes.
 pub(crate) const NIL: u32 = u32::MAX;
@@ -796,6 +797,19 @@ impl<'a> Scanner<'a, '_, '_> {
     /// with an explicit stack of open containers (`true` = object).
     fn validate_value(&mut self) -> Result<(), EventError> {
         let mut open = std::mem::take(&mut self.buffers.open_containers);
+        if matches!(self.peek(), Some(b'{' | b'['))
+            && let Some(end) = blocks::validate_container(
+                self.src,
+                self.pos,
+                self.max_depth.saturating_sub(self.depth),
+                &mut open,
+            )
+        {
+            self.pos = end;
+            self.buffers.open_containers = open;
+            return Ok(());
+        }
+        // Invalid, or beyond the block path: byte by byte, for the precise error.
         open.clear();
         let result = self.validate_loop(&mut open);
         self.buffers.open_containers = open;
@@ -930,37 +944,16 @@ impl<'a> Scanner<'a, '_, '_> {
                 self.pos += 1;
                 self.skip_string()
             }
-            Some(b'{' | b'[') => {
-                let mut depth = 0usize;
-                loop {
-                    let rest = &self.src[self.pos..];
-                    let at = find_structural(rest);
-                    if at == rest.len() {
-                        self.pos = self.src.len();
-                        return Err(self.error("Unterminated object or array"));
-                    }
-                    let c = rest[at];
-                    self.pos += at + 1;
-                    match c {
-                        b'"' => {
-                            let body = &self.src[self.pos..];
-                            let end = find_quote_or_backslash(body);
-                            if end < body.len() && body[end] == b'"' {
-                                self.pos += end + 1;
-                            } else {
-                                self.skip_string()?;
-                            }
-                        }
-                        b'{' | b'[' => depth += 1,
-                        _ => {
-                            depth -= 1;
-                            if depth == 0 {
-                                return Ok(());
-                            }
-                        }
-                    }
+            Some(b'{' | b'[') => match blocks::skip_container(self.src, self.pos) {
+                Some(end) => {
+                    self.pos = end;
+                    Ok(())
                 }
-            }
+                None => {
+                    self.pos = self.src.len();
+                    Err(self.error("Unterminated object or array"))
+                }
+            },
             Some(_) => {
                 while let Some(&c) = self.src.get(self.pos) {
                     if matches!(c, b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t') {

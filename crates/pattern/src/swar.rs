@@ -94,27 +94,3 @@ pub(crate) fn find_quote_or_backslash(s: &[u8]) -> usize {
     }
     s.len()
 }
-
-/// Index of the first `"`, `[`, `]`, `{` or `}` in `s`, or `s.len()`.
-#[inline(always)]
-pub(crate) fn find_structural(s: &[u8]) -> usize {
-    let mut i = 0;
-    while i + 8 <= s.len() {
-        let w = word(s, i);
-        let folded = w | (ONES * 0x20);
-        let m = zero_bytes(w ^ (ONES * u64::from(b'"')))
-            | zero_bytes(folded ^ (ONES * u64::from(b'{')))
-            | zero_bytes(folded ^ (ONES * u64::from(b'}')));
-        if m != 0 {
-            return i + (m.trailing_zeros() / 8) as usize;
-        }
-        i += 8;
-    }
-    while i < s.len() {
-        if matches!(s[i], b'"' | b'[' | b']' | b'{' | b'}') {
-            return i;
-        }
-        i += 1;
-    }
-    s.len()
-}

@@ -1,0 +1,712 @@
+//! Skipping whole objects and arrays 64 bytes at a time.
+//!
+//! A container no rule reads is passed over in two stages. First each
+//! 64-byte block is classified with 16-byte vector compares into bit masks
+//! (bit `i` stands for byte `i` of the block): quotes, backslashes, brackets,
+//! `:` and `,`, bytes up to the space. Escapes and string bodies are then
+//! resolved with bit arithmetic (a prefix XOR over the unescaped quotes), so
+//! string contents never cost a step each. Second, only the bits that start a
+//! token are visited: brackets when counting depth (early exit), or every
+//! structural character, opening quote and first byte of a number or literal
+//! when checking the JSON grammar (validating).
+//!
+//! The fast paths answer `None` for anything they do not settle themselves
+//! (invalid JSON, `\u` escapes, nesting past the limit); the scanner then
+//! takes its byte-by-byte path, which gives the precise error.
+
+use wide::u8x16;
+
+use crate::number;
+
+/// Bytes per block.
+const BLOCK: usize = 64;
+
+/// Byte classes of one block, before strings are resolved.
+#[derive(Default)]
+struct Classes {
+    quote: u64,
+    backslash: u64,
+    /// Bracket counting: `{` and `[`.
+    open: u64,
+    /// Bracket counting: `}` and `]`.
+    close: u64,
+    /// Grammar checking: `{ [ } ] : ,`.
+    structural: u64,
+    /// Grammar checking: bytes up to and including the space.
+    low: u64,
+    /// Grammar checking: ASCII digits.
+    digits: u64,
+    /// Grammar checking: whether any byte is below the space.
+    any_control: bool,
+}
+
+/// Classifies 64 bytes: for bracket counting (`FULL` false) or for grammar
+/// checking (`FULL` true).
+#[inline(always)]
+fn classify<const FULL: bool>(chunk: &[u8; BLOCK]) -> Classes {
+    let mut c = Classes::default();
+    let mut controls = u8x16::splat(0);
+    let (parts, _) = chunk.as_chunks::<16>();
+    for (k, part) in parts.iter().enumerate() {
+        let v = u8x16::new(*part);
+        // `{` 0x7B and `[` 0x5B differ only in bit 5, as do `}` and `]`.
+        let folded = v | u8x16::splat(0x20);
+        let bits = |m: u8x16| u64::from(m.to_bitmask()) << (16 * k);
+        c.quote |= bits(v.simd_eq(u8x16::splat(b'"')));
+        c.backslash |= bits(v.simd_eq(u8x16::splat(b'\\')));
+        let open = folded.simd_eq(u8x16::splat(b'{'));
+        let close = folded.simd_eq(u8x16::splat(b'}'));
+        if FULL {
+            let punctuation = v.simd_eq(u8x16::splat(b':')) | v.simd_eq(u8x16::splat(b','));
+            c.structural |= bits(open | close | punctuation);
+            c.low |= bits(v.max(u8x16::splat(b' ')).simd_eq(u8x16::splat(b' ')));
+            let digit = v - u8x16::splat(b'0');
+            c.digits |= bits(digit.min(u8x16::splat(9)).simd_eq(digit));
+            controls |= v.max(u8x16::splat(0x1F)).simd_eq(u8x16::splat(0x1F));
+        } else {
+            c.open |= bits(open);
+            c.close |= bits(close);
+        }
+    }
+    c.any_control = FULL && controls.to_bitmask() != 0;
+    c
+}
+
+/// Bytes below the space in `chunk`, one bit each; for the rare blocks
+/// that have any.
+#[inline(never)]
+fn control_bytes(chunk: &[u8; BLOCK]) -> u64 {
+    chunk
+        .iter()
+        .enumerate()
+        .filter(|&(_, &b)| b < b' ')
+        .fold(0, |m, (i, _)| m | 1 << i)
+}
+
+/// Bit `i` set when any of bits `0..=i` of `x` is set an odd number of
+/// times: from an opening quote up to (not including) its closing quote.
+#[inline(always)]
+fn prefix_xor(mut x: u64) -> u64 {
+    x ^= x << 1;
+    x ^= x << 2;
+    x ^= x << 4;
+    x ^= x << 8;
+    x ^= x << 16;
+    x ^= x << 32;
+    x
+}
+
+/// One block with its strings resolved. Masks name bytes by bit position;
+/// `start` is the block's offset in the source.
+#[derive(Debug, Default, PartialEq)]
+struct Block {
+    start: usize,
+    /// Bracket counting: `{` and `[` outside strings.
+    opens: u64,
+    /// Bracket counting: `}` and `]` outside strings.
+    closes: u64,
+    /// Grammar checking: `{ [ } ] : ,` outside strings.
+    structural: u64,
+    /// Grammar checking: quotes that open a string.
+    string_starts: u64,
+    /// Grammar checking: bytes outside strings that are neither whitespace
+    /// nor structural (numbers, literals, stray bytes), and the first byte
+    /// of each run of them.
+    scalar: u64,
+    scalar_starts: u64,
+    /// Grammar checking: ASCII digits.
+    digits: u64,
+    /// Grammar checking: backslashes inside strings that escape the byte
+    /// after them.
+    escapes: u64,
+    /// Grammar checking: control bytes inside strings, and outside strings
+    /// those that are not whitespace.
+    bad_controls: u64,
+}
+
+/// Walks a source from an offset, one block at a time, carrying string and
+/// escape state across blocks.
+struct Blocks<'a> {
+    src: &'a [u8],
+    at: usize,
+    /// All ones when the previous block ended inside a string.
+    in_string: u64,
+    /// 1 when the previous block ended with an escaping backslash.
+    escaped_carry: u64,
+    /// 1 when the previous block ended inside a scalar run.
+    scalar_carry: u64,
+}
+
+impl<'a> Blocks<'a> {
+    fn new(src: &'a [u8], at: usize) -> Blocks<'a> {
+        Blocks {
+            src,
+            at,
+            in_string: 0,
+            escaped_carry: 0,
+            scalar_carry: 0,
+        }
+    }
+
+    /// The next block, or `None` past the end. A short last block is padded
+    /// with spaces, which are neither tokens nor inside anything.
+    #[inline(always)]
+    fn next<const FULL: bool>(&mut self) -> Option<Block> {
+        let start = self.at;
+        let rest = self.src.get(start..)?;
+        let mut padded = [b' '; BLOCK];
+        let chunk = match rest.first_chunk::<BLOCK>() {
+            Some(chunk) => chunk,
+            None if rest.is_empty() => return None,
+            None => {
+                padded[..rest.len()].copy_from_slice(rest);
+                &padded
+            }
+        };
+        let classes = classify::<FULL>(chunk);
+        self.at = start + BLOCK;
+        let escaped = self.escaped(classes.backslash);
+        let quotes = classes.quote & !escaped;
+        let in_string = prefix_xor(quotes) ^ self.in_string;
+        self.in_string = ((in_string as i64) >> 63) as u64;
+        if !FULL {
+            return Some(Block {
+                start,
+                opens: classes.open & !in_string,
+                closes: classes.close & !in_string,
+                ..Block::default()
+            });
+        }
+        let scalar = !(classes.structural | classes.low | classes.quote | in_string);
+        let scalar_starts = scalar & !((scalar << 1) | self.scalar_carry);
+        self.scalar_carry = scalar >> 63;
+        let mut bad_controls = 0;
+        if classes.any_control {
+            let controls = control_bytes(chunk);
+            bad_controls = controls & in_string;
+            let mut outside = controls & !in_string;
+            while outside != 0 {
+                let i = outside.trailing_zeros() as usize;
+                outside &= outside - 1;
+                if !matches!(chunk[i], b'\t' | b'\n' | b'\r') {
+                    bad_controls |= 1 << i;
+                }
+            }
+        }
+        Some(Block {
+            start,
+            structural: classes.structural & !in_string,
+            string_starts: quotes & in_string,
+            scalar,
+            scalar_starts,
+            digits: classes.digits,
+            escapes: classes.backslash & !escaped & in_string,
+            bad_controls,
+            ..Block::default()
+        })
+    }
+
+    /// Bytes escaped by a backslash; resolves runs of backslashes in order,
+    /// which is rare enough for a loop.
+    #[inline(always)]
+    fn escaped(&mut self, backslash: u64) -> u64 {
+        if backslash == 0 && self.escaped_carry == 0 {
+            return 0;
+        }
+        let mut escaped = self.escaped_carry;
+        self.escaped_carry = 0;
+        let mut rest = backslash;
+        while rest != 0 {
+            let i = rest.trailing_zeros();
+            rest &= rest - 1;
+            if escaped & (1 << i) == 0 {
+                if i == 63 {
+                    self.escaped_carry = 1;
+                } else {
+                    escaped |= 1 << (i + 1);
+                }
+            }
+        }
+        escaped
+    }
+}
+
+/// Early exit: the end (one past the closing bracket) of the object or array
+/// starting at `src[start]`, by bracket counting alone; `None` when it is not
+/// closed.
+pub(crate) fn skip_container(src: &[u8], start: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut blocks = Blocks::new(src, start);
+    while let Some(block) = blocks.next::<false>() {
+        let closes = block.closes.count_ones() as usize;
+        if depth > closes {
+            // The container cannot end in this block.
+            depth = depth + block.opens.count_ones() as usize - closes;
+            continue;
+        }
+        let mut brackets = block.opens | block.closes;
+        while brackets != 0 {
+            let i = brackets.trailing_zeros() as usize;
+            brackets &= brackets - 1;
+            if block.opens & (1 << i) != 0 {
+                depth += 1;
+            } else {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(block.start + i + 1);
+                }
+            }
+        }
+    }
+    None
+}
+
+/// The tokens of a source from an offset, in order: structural characters,
+/// opening quotes, and first bytes of scalars. Strings are checked on the
+/// way (control bytes, escapes); `None` ends the walk there.
+struct Tokens<'a> {
+    src: &'a [u8],
+    blocks: Blocks<'a>,
+    base: usize,
+    bits: u64,
+    /// The current block's scalar bytes and digits.
+    scalar: u64,
+    digits: u64,
+    /// The current block's bytes that make the JSON invalid where they lie
+    /// inside the container: control bytes in strings, unknown escapes
+    /// (and, for the byte path, `\u` escapes).
+    bad: u64,
+}
+
+impl<'a> Tokens<'a> {
+    fn new(src: &'a [u8], start: usize) -> Tokens<'a> {
+        Tokens {
+            src,
+            blocks: Blocks::new(src, start),
+            base: start,
+            bits: 0,
+            scalar: 0,
+            digits: 0,
+            bad: 0,
+        }
+    }
+
+    /// The next token's offset.
+    #[inline(always)]
+    fn next(&mut self) -> Option<usize> {
+        if self.bits == 0 {
+            self.refill()?;
+        }
+        let at = self.base + self.bits.trailing_zeros() as usize;
+        self.bits &= self.bits - 1;
+        Some(at)
+    }
+
+    /// Moves to the next block that holds a token.
+    #[inline(never)]
+    fn refill(&mut self) -> Option<()> {
+        while self.bits == 0 {
+            if self.bad != 0 {
+                // The block just left lies wholly inside the container.
+                return None;
+            }
+            let block = self.blocks.next::<true>()?;
+            self.bad = block.bad_controls | bad_escapes(self.src, block.start, block.escapes);
+            self.base = block.start;
+            self.bits = block.structural | block.string_starts | block.scalar_starts;
+            self.scalar = block.scalar;
+            self.digits = block.digits;
+        }
+        Some(())
+    }
+
+    /// Whether the container that ends at `at` holds nothing invalid in its
+    /// last block (earlier blocks were checked when left).
+    #[inline(always)]
+    fn clean_up_to(&self, at: usize) -> bool {
+        let below = (1u64 << (at - self.base)) - 1;
+        self.bad & below == 0
+    }
+
+    /// Whether the scalar run starting at `at` (a token just taken) is a
+    /// number or literal. Read from the block's masks when the run ends in
+    /// it, else from the bytes.
+    #[inline(always)]
+    fn scalar_ok(&self, at: usize) -> bool {
+        let i = at - self.base;
+        let len = (!(self.scalar >> i)).trailing_zeros() as usize;
+        let bytes = &self.src[at..];
+        if i + len == BLOCK {
+            return scalar_ok(bytes);
+        }
+        match bytes[0] {
+            b'-' | b'0'..=b'9' => number_ok(bytes, self.digits >> i, len),
+            b't' => len == 4 && bytes.starts_with(b"true"),
+            b'f' => len == 5 && bytes.starts_with(b"false"),
+            b'n' => len == 4 && bytes.starts_with(b"null"),
+            _ => false,
+        }
+    }
+
+    /// The next token's byte and offset.
+    #[inline(always)]
+    fn next_byte(&mut self) -> Option<(u8, usize)> {
+        let at = self.next()?;
+        Some((*self.src.get(at)?, at))
+    }
+
+    /// After an object's key: its `:` and the first token of its value.
+    #[inline(always)]
+    fn colon_then_value(&mut self) -> Option<(u8, usize)> {
+        match self.next_byte()? {
+            (b':', _) => self.next_byte(),
+            _ => None,
+        }
+    }
+}
+
+/// Validating: the end (one past the closing bracket) of the object or array
+/// starting at `src[start]` when it is well-formed JSON nested at most
+/// `depth_limit` levels deep. `None` when it is not, or when it holds a
+/// `\u` escape (left to the byte-by-byte path). `open` is scratch space: the
+/// kinds of the containers entered (`true` for an object).
+pub(crate) fn validate_container(
+    src: &[u8],
+    start: usize,
+    depth_limit: usize,
+    open: &mut Vec<bool>,
+) -> Option<usize> {
+    open.clear();
+    let mut tokens = Tokens::new(src, start);
+    // The first token of the value being read.
+    let (mut byte, mut at) = tokens.next_byte()?;
+    'value: loop {
+        match byte {
+            b'{' | b'[' => {
+                if open.len() >= depth_limit {
+                    return None;
+                }
+                let (next, next_at) = tokens.next_byte()?;
+                match (byte, next) {
+                    (b'{', b'}') | (b'[', b']') => at = next_at,
+                    (b'{', b'"') => {
+                        open.push(true);
+                        (byte, at) = tokens.colon_then_value()?;
+                        continue 'value;
+                    }
+                    (b'{', _) => return None,
+                    _ => {
+                        open.push(false);
+                        (byte, at) = (next, next_at);
+                        continue 'value;
+                    }
+                }
+            }
+            b'"' => {}
+            b'}' | b']' | b':' | b',' => return None,
+            _ => {
+                if !tokens.scalar_ok(at) {
+                    return None;
+                }
+            }
+        }
+        // After a value: close containers until a comma starts the next one.
+        loop {
+            let Some(&in_object) = open.last() else {
+                return tokens.clean_up_to(at).then_some(at + 1);
+            };
+            let (next, next_at) = tokens.next_byte()?;
+            match next {
+                b',' => {
+                    (byte, at) = tokens.next_byte()?;
+                    if in_object {
+                        if byte != b'"' {
+                            return None;
+                        }
+                        (byte, at) = tokens.colon_then_value()?;
+                    }
+                    continue 'value;
+                }
+                b'}' if in_object => {}
+                b']' if !in_object => {}
+                _ => return None,
+            }
+            open.pop();
+            at = next_at;
+        }
+    }
+}
+
+/// The escapes that are not single-character ones: `\u` escapes (left to
+/// the byte-by-byte path) and invalid ones.
+#[inline(always)]
+fn bad_escapes(src: &[u8], start: usize, escapes: u64) -> u64 {
+    let mut bad = 0;
+    let mut rest = escapes;
+    while rest != 0 {
+        let i = rest.trailing_zeros() as usize;
+        rest &= rest - 1;
+        if !matches!(
+            src.get(start + i + 1),
+            Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't')
+        ) {
+            bad |= 1 << i;
+        }
+    }
+    bad
+}
+
+/// Whether the `len` bytes at the start of `bytes` are one JSON number;
+/// `digits` flags the digits among them (bit 0 = first byte).
+#[inline(always)]
+fn number_ok(bytes: &[u8], digits: u64, len: usize) -> bool {
+    // The length of the run of digits at `at`.
+    let run = |at: usize| (!(digits >> at)).trailing_zeros() as usize;
+    let mut at = usize::from(bytes[0] == b'-');
+    let int = run(at);
+    if int == 0 || (int > 1 && bytes[at] == b'0') {
+        return false;
+    }
+    at += int;
+    if at < len && bytes[at] == b'.' {
+        let frac = run(at + 1);
+        if frac == 0 {
+            return false;
+        }
+        at += 1 + frac;
+    }
+    if at < len && bytes[at] | 0x20 == b'e' {
+        at += 1;
+        if at < len && matches!(bytes[at], b'+' | b'-') {
+            at += 1;
+        }
+        let exp = run(at);
+        if exp == 0 {
+            return false;
+        }
+        at += exp;
+    }
+    at == len
+}
+
+/// Whether `rest` starts with a whole number or literal: valid, and followed
+/// by whitespace, a structural character, a quote or the end.
+#[inline(always)]
+fn scalar_ok(rest: &[u8]) -> bool {
+    let len = match rest[0] {
+        b't' if rest.starts_with(b"true") => 4,
+        b'f' if rest.starts_with(b"false") => 5,
+        b'n' if rest.starts_with(b"null") => 4,
+        b'-' | b'0'..=b'9' => match number::split_prefix(rest) {
+            Ok((_, len)) => len,
+            Err(_) => return false,
+        },
+        _ => return false,
+    };
+    matches!(
+        rest.get(len),
+        None | Some(b' ' | b'\t' | b'\n' | b'\r' | b',' | b':' | b'{' | b'}' | b'[' | b']' | b'"')
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_hide_their_contents_and_escaped_quotes() {
+        let src = r#"{"a\"{": [1, "]"], "b": tru}"#;
+        let mut blocks = Blocks::new(src.as_bytes(), 0);
+        let block = blocks.next::<true>().expect("one block");
+        // Only the structural characters outside strings count.
+        let structural = 1 << 0 | 1 << 7 | 1 << 9 | 1 << 11 | 1 << 16 | 1 << 17 | 1 << 22 | 1 << 27;
+        assert_eq!(block.structural, structural);
+        assert_eq!(block.string_starts, 1 << 1 | 1 << 13 | 1 << 19);
+        assert_eq!(block.escapes, 1 << 3);
+        assert_eq!(block.scalar_starts, 1 << 10 | 1 << 24);
+        assert_eq!(block.scalar, 1 << 10 | 0b111 << 24);
+        assert_eq!(block.digits, 1 << 10);
+        let mut brackets = Blocks::new(src.as_bytes(), 0);
+        let block = brackets.next::<false>().expect("one block");
+        assert_eq!(block.opens, 1 << 0 | 1 << 9);
+        assert_eq!(block.closes, 1 << 16 | 1 << 27);
+        assert!(blocks.next::<true>().is_none());
+    }
+
+    #[test]
+    fn state_carries_across_blocks() {
+        // A string and a run of backslashes that straddle block boundaries.
+        let key = "k".repeat(60);
+        let src = format!(r#"{{"{key}\\\\\\\"": "{}", "n": -12.5e3}}"#, "v".repeat(70));
+        let end = validate_container(src.as_bytes(), 0, 10, &mut Vec::new());
+        assert_eq!(end, Some(src.len()));
+        assert_eq!(skip_container(src.as_bytes(), 0), Some(src.len()));
+    }
+
+    #[test]
+    fn grammar_errors_are_refused() {
+        for bad in [
+            "{",
+            "[1,]",
+            "[1 2]",
+            r#"{"a" 1}"#,
+            r#"{"a":}"#,
+            "[1}",
+            r#"{"a":1]"#,
+            "[tru]",
+            "[01]",
+            "[1.]",
+            "[-]",
+            "[1e]",
+            "[nul]",
+            "[1x]",
+            r#"["a"1]"#,
+            "[\"\u{1}\"]",
+            "[\u{1}]",
+            r#"{1:2}"#,
+            r#"{"a":1,}"#,
+            "[,1]",
+            r#"["\x"]"#,
+            "[\\]",
+        ] {
+            assert_eq!(
+                validate_container(bad.as_bytes(), 0, 10, &mut Vec::new()),
+                None,
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn valid_containers_end_after_their_bracket() {
+        for good in [
+            "{}",
+            "[]",
+            "[[],{}]",
+            r#"{"a":[1,-0.5,2E+3,true,false,null,"x"]}"#,
+            " [\t1\n,\r2 ]",
+            r#"{"\"":"\\/\b\f\n\r\t"}"#,
+            r#"[{"a":{"b":[[]]}}]"#,
+        ] {
+            let src = format!("{good} tail");
+            let start = good.len() - good.trim_start().len();
+            assert_eq!(
+                validate_container(src.as_bytes(), start, 10, &mut Vec::new()),
+                Some(good.len()),
+                "{good}"
+            );
+            assert_eq!(skip_container(src.as_bytes(), start), Some(good.len()));
+        }
+    }
+
+    #[test]
+    fn unicode_escapes_and_deep_nesting_go_to_the_byte_path() {
+        let mut open = Vec::new();
+        assert_eq!(validate_container(br#"["\u0041"]"#, 0, 10, &mut open), None);
+        assert_eq!(validate_container(b"[[[1]]]", 0, 2, &mut open), None);
+        assert_eq!(validate_container(b"[[[1]]]", 0, 3, &mut open), Some(7));
+    }
+
+    #[test]
+    fn unterminated_containers_have_no_end() {
+        assert_eq!(skip_container(b"[[1]", 0), None);
+        assert_eq!(skip_container(br#"["]"#, 0), None);
+        assert_eq!(skip_container(br#"["\"]"#, 0), None);
+    }
+
+    mod agreement {
+        use proptest::prelude::*;
+        use serde::de::IgnoredAny;
+
+        use super::super::{skip_container, validate_container};
+
+        fn leaf() -> impl Strategy<Value = String> {
+            prop_oneof![
+                Just("0".to_string()),
+                Just("-12.5e+3".to_string()),
+                Just("true".to_string()),
+                Just("null".to_string()),
+                "[a-z0-9 {}\\[\\]:,]{0,70}".prop_map(|s| format!("{s:?}")),
+                any::<f64>().prop_map(|f| f.to_string()),
+                Just(r#""esc \\ \" \/ \t""#.to_string()),
+            ]
+        }
+
+        fn container() -> impl Strategy<Value = String> {
+            let ws = prop_oneof![Just(""), Just(" "), Just("\n  "), Just("\t")];
+            leaf()
+                .prop_recursive(4, 40, 5, move |inner| {
+                    let ws = ws.clone();
+                    prop_oneof![
+                        (prop::collection::vec(inner.clone(), 0..5), ws.clone())
+                            .prop_map(|(v, w)| format!("[{w}{}{w}]", v.join(&format!("{w},")))),
+                        (prop::collection::vec(("[a-z\\\\\"]{0,3}", inner), 0..5), ws).prop_map(
+                            |(v, w)| {
+                                let members: Vec<String> =
+                                    v.iter().map(|(k, v)| format!("{k:?}{w}:{w}{v}")).collect();
+                                format!("{{{w}{}{w}}}", members.join(","))
+                            }
+                        ),
+                    ]
+                })
+                .prop_map(|s| {
+                    if s.starts_with(['{', '[']) {
+                        s
+                    } else {
+                        format!("[{s}]")
+                    }
+                })
+        }
+
+        /// A container, maybe with one ASCII byte replaced, inserted or
+        /// removed, and something after it.
+        fn input() -> impl Strategy<Value = Vec<u8>> {
+            let byte =
+                prop::sample::select(b"{}[]:,\" \\0123456789.-+eEtrunlfasx\t\n\x01".to_vec());
+            (container(), any::<prop::sample::Index>(), byte, 0..4u8).prop_map(
+                |(text, at, byte, edit)| {
+                    let mut bytes = text.into_bytes();
+                    // The opening bracket stays.
+                    let i = 1 + at.index(bytes.len() - 1);
+                    match edit {
+                        0 if bytes[i].is_ascii() => bytes[i] = byte,
+                        1 => bytes.insert(i, byte),
+                        2 if bytes[i].is_ascii() => {
+                            bytes.remove(i);
+                        }
+                        _ => {}
+                    }
+                    bytes.extend_from_slice(b" ,x");
+                    bytes
+                },
+            )
+        }
+
+        /// The end of the first JSON value in `bytes` by serde_json, if any.
+        fn serde_end(bytes: &[u8]) -> Option<usize> {
+            let mut values = serde_json::Deserializer::from_slice(bytes).into_iter::<IgnoredAny>();
+            match values.next() {
+                Some(Ok(_)) => Some(values.byte_offset()),
+                _ => None,
+            }
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2000))]
+
+            /// The block path accepts exactly the containers serde_json
+            /// accepts (it leaves those with `\u` escapes to the byte path),
+            /// and both find the same end.
+            #[test]
+            fn block_path_agrees_with_serde_json(bytes in input()) {
+                let expected = serde_end(&bytes);
+                let got = validate_container(&bytes, 0, 100, &mut Vec::new());
+                prop_assert_eq!(got, expected, "{}", String::from_utf8_lossy(&bytes));
+                if let Some(end) = expected {
+                    // Bracket counting finds the same end on valid JSON.
+                    prop_assert_eq!(skip_container(&bytes, 0), Some(end));
+                }
+            }
+        }
+    }
+}
