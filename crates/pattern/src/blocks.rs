@@ -365,25 +365,51 @@ impl<'a> Tokens<'a> {
     }
 }
 
+/// A stack of container kinds, one bit per level (set for an object).
+#[derive(Default)]
+struct OpenContainers {
+    kinds: u64,
+    depth: usize,
+}
+
+impl OpenContainers {
+    #[inline(always)]
+    fn push(&mut self, object: bool) {
+        self.kinds = self.kinds << 1 | u64::from(object);
+        self.depth += 1;
+    }
+
+    #[inline(always)]
+    fn pop(&mut self) {
+        self.kinds >>= 1;
+        self.depth -= 1;
+    }
+
+    /// Whether the innermost container is an object; `None` when none is
+    /// open.
+    #[inline(always)]
+    fn innermost(&self) -> Option<bool> {
+        (self.depth > 0).then_some(self.kinds & 1 == 1)
+    }
+}
+
 /// Validating: the end (one past the closing bracket) of the object or array
 /// starting at `src[start]` when it is well-formed JSON nested at most
 /// `depth_limit` levels deep. `None` when it is not, or when it holds a
-/// `\u` escape (left to the byte-by-byte path). `open` is scratch space: the
-/// kinds of the containers entered (`true` for an object).
-pub(crate) fn validate_container(
-    src: &[u8],
-    start: usize,
-    depth_limit: usize,
-    open: &mut Vec<bool>,
-) -> Option<usize> {
-    open.clear();
+/// `\u` escape, or nests deeper than 64 levels (both left to the
+/// byte-by-byte path).
+pub(crate) fn validate_container(src: &[u8], start: usize, depth_limit: usize) -> Option<usize> {
+    let depth_limit = depth_limit.min(64);
+    // The containers entered: one bit each, set for an object, innermost
+    // lowest.
+    let mut open = OpenContainers::default();
     let mut tokens = Tokens::new(src, start);
     // The first token of the value being read.
     let (mut byte, mut at) = tokens.next_byte()?;
     'value: loop {
         match byte {
             b'{' | b'[' => {
-                if open.len() >= depth_limit {
+                if open.depth >= depth_limit {
                     return None;
                 }
                 let (next, next_at) = tokens.next_byte()?;
@@ -412,7 +438,7 @@ pub(crate) fn validate_container(
         }
         // After a value: close containers until a comma starts the next one.
         loop {
-            let Some(&in_object) = open.last() else {
+            let Some(in_object) = open.innermost() else {
                 return tokens.clean_up_to(at).then_some(at + 1);
             };
             let (next, next_at) = tokens.next_byte()?;
@@ -538,7 +564,7 @@ mod tests {
         // A string and a run of backslashes that straddle block boundaries.
         let key = "k".repeat(60);
         let src = format!(r#"{{"{key}\\\\\\\"": "{}", "n": -12.5e3}}"#, "v".repeat(70));
-        let end = validate_container(src.as_bytes(), 0, 10, &mut Vec::new());
+        let end = validate_container(src.as_bytes(), 0, 10);
         assert_eq!(end, Some(src.len()));
         assert_eq!(skip_container(src.as_bytes(), 0), Some(src.len()));
     }
@@ -569,11 +595,7 @@ mod tests {
             r#"["\x"]"#,
             "[\\]",
         ] {
-            assert_eq!(
-                validate_container(bad.as_bytes(), 0, 10, &mut Vec::new()),
-                None,
-                "{bad}"
-            );
+            assert_eq!(validate_container(bad.as_bytes(), 0, 10), None, "{bad}");
         }
     }
 
@@ -591,7 +613,7 @@ mod tests {
             let src = format!("{good} tail");
             let start = good.len() - good.trim_start().len();
             assert_eq!(
-                validate_container(src.as_bytes(), start, 10, &mut Vec::new()),
+                validate_container(src.as_bytes(), start, 10),
                 Some(good.len()),
                 "{good}"
             );
@@ -601,10 +623,13 @@ mod tests {
 
     #[test]
     fn unicode_escapes_and_deep_nesting_go_to_the_byte_path() {
-        let mut open = Vec::new();
-        assert_eq!(validate_container(br#"["\u0041"]"#, 0, 10, &mut open), None);
-        assert_eq!(validate_container(b"[[[1]]]", 0, 2, &mut open), None);
-        assert_eq!(validate_container(b"[[[1]]]", 0, 3, &mut open), Some(7));
+        assert_eq!(validate_container(br#"["\u0041"]"#, 0, 10), None);
+        assert_eq!(validate_container(b"[[[1]]]", 0, 2), None);
+        assert_eq!(validate_container(b"[[[1]]]", 0, 3), Some(7));
+        let deep = format!("{}{}", "[".repeat(65), "]".repeat(65));
+        assert_eq!(validate_container(deep.as_bytes(), 0, 1000), None);
+        let deep = &deep[1..deep.len() - 1];
+        assert_eq!(validate_container(deep.as_bytes(), 0, 1000), Some(128));
     }
 
     #[test]
@@ -700,7 +725,7 @@ mod tests {
             #[test]
             fn block_path_agrees_with_serde_json(bytes in input()) {
                 let expected = serde_end(&bytes);
-                let got = validate_container(&bytes, 0, 100, &mut Vec::new());
+                let got = validate_container(&bytes, 0, 100);
                 prop_assert_eq!(got, expected, "{}", String::from_utf8_lossy(&bytes));
                 if let Some(end) = expected {
                     // Bracket counting finds the same end on valid JSON.

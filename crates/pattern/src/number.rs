@@ -145,16 +145,18 @@ pub(crate) fn append(parts: &Parts<'_>, out: &mut Vec<u8>) {
     let int_part = &int_digits[leading.min(int_digits.len())..end.min(int_digits.len())];
     let frac_part = &frac_digits
         [leading.saturating_sub(int_digits.len())..end.saturating_sub(int_digits.len())];
+    out.push(if negative { NEGATIVE } else { POSITIVE });
+    let body = out.len();
+    out.extend_from_slice(&biased.to_be_bytes());
+    out.extend_from_slice(int_part);
+    out.extend_from_slice(frac_part);
     if negative {
-        out.push(NEGATIVE);
-        out.extend_from_slice(&(!biased).to_be_bytes());
-        out.extend(int_part.iter().chain(frac_part).map(|&d| !d));
+        // Complemented exponent and digits, then a terminator above every
+        // digit: the reverse order.
+        for byte in &mut out[body..] {
+            *byte = !*byte;
+        }
         out.push(0xFF);
-    } else {
-        out.push(POSITIVE);
-        out.extend_from_slice(&biased.to_be_bytes());
-        out.extend_from_slice(int_part);
-        out.extend_from_slice(frac_part);
     }
 }
 

@@ -199,12 +199,34 @@ impl PathTrie {
 
     #[inline]
     fn child(&self, node: u32, key: &[u8]) -> Option<u32> {
+        self.child_packed(node, key, pack_head(key))
+    }
+
+    /// [`PathTrie::child`] for a key followed by at least eight more bytes
+    /// of `src` (its closing quote and beyond), so that its head is one load.
+    #[inline]
+    fn child_in(&self, node: u32, src: &[u8], start: usize, end: usize) -> Option<u32> {
+        let key = &src[start..end];
+        match src.get(start..start + 8) {
+            Some(word) if key.len() < 8 => {
+                let mut bytes = [0u8; 8];
+                bytes.copy_from_slice(word);
+                let head = u64::from_le_bytes(bytes) & ((1u64 << (8 * key.len())) - 1);
+                self.child_packed(node, key, head)
+            }
+            _ => self.child(node, key),
+        }
+    }
+
+    #[inline]
+    fn child_packed(&self, node: u32, key: &[u8], head: u64) -> Option<u32> {
         let node = &self.nodes[node as usize];
         if let Some(big) = &node.big {
             return big.get(key).copied();
         }
-        // Keys of up to 16 bytes are compared as two words.
-        let (head, tail) = (pack_head(key), pack_tail(key));
+        // Keys of up to 16 bytes are compared as two words; a key shorter
+        // than eight bytes is all head (its tail is the same word).
+        let tail = if key.len() < 8 { head } else { pack_tail(key) };
         node.small
             .iter()
             .find(|e| {
@@ -524,7 +546,7 @@ impl<'a> Scanner<'a, '_, '_> {
         match self.string_stop(rest) {
             Some(i) if rest[i] == b'"' => {
                 self.pos = start + i + 1;
-                Ok(self.trie.child(node, &self.src[start..start + i]))
+                Ok(self.trie.child_in(node, self.src, start, start + i))
             }
             Some(i) if rest[i] < 0x20 => {
                 self.pos = start + i;
@@ -785,31 +807,36 @@ impl<'a> Scanner<'a, '_, '_> {
     }
 
     /// Skips a value no rule names.
+    #[inline]
     fn skip_value(&mut self) -> Result<(), EventError> {
-        if self.validate {
-            self.validate_value()
-        } else {
-            self.fast_skip()
+        if !self.validate {
+            return self.fast_skip();
+        }
+        match self.peek() {
+            Some(b'"') => {
+                self.pos += 1;
+                self.skip_string()
+            }
+            Some(b'-' | b'0'..=b'9') => self.number().map(|_| ()),
+            _ => self.validate_value(),
         }
     }
 
     /// Checks and skips a value (validating mode), iteratively: one loop
     /// with an explicit stack of open containers (`true` = object).
     fn validate_value(&mut self) -> Result<(), EventError> {
-        let mut open = std::mem::take(&mut self.buffers.open_containers);
         if matches!(self.peek(), Some(b'{' | b'['))
             && let Some(end) = blocks::validate_container(
                 self.src,
                 self.pos,
                 self.max_depth.saturating_sub(self.depth),
-                &mut open,
             )
         {
             self.pos = end;
-            self.buffers.open_containers = open;
             return Ok(());
         }
         // Invalid, or beyond the block path: byte by byte, for the precise error.
+        let mut open = std::mem::take(&mut self.buffers.open_containers);
         open.clear();
         let result = self.validate_loop(&mut open);
         self.buffers.open_containers = open;

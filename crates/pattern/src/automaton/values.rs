@@ -237,7 +237,15 @@ struct IntervalIndex {
     heads: Vec<u128>,
     leaves: usize,
     tree: Vec<Vec<u32>>,
+    /// When small enough, every slot's answer laid out flat (slot `s` holds
+    /// `slot_targets[slot_starts[s]..slot_starts[s + 1]]`), so that a query
+    /// is one copy instead of a walk up the tree.
+    slot_starts: Vec<u32>,
+    slot_targets: Vec<u32>,
 }
+
+/// Flat per-slot answers are kept up to this many entries in all.
+const FLAT_SLOT_LIMIT: usize = 1 << 14;
 
 /// The first 16 bytes of a key as a big-endian integer (zero-padded), so that
 /// integer order agrees with byte order on those bytes.
@@ -299,12 +307,36 @@ impl IntervalIndex {
                 r >>= 1;
             }
         }
-        IntervalIndex {
+        let mut index = IntervalIndex {
             heads: points.iter().map(|p| key_head(p)).collect(),
             points,
             leaves,
             tree,
+            slot_starts: Vec::new(),
+            slot_targets: Vec::new(),
+        };
+        index.flatten(slots);
+        index
+    }
+
+    /// Lays out every slot's answer flat when the total stays small.
+    fn flatten(&mut self, slots: usize) {
+        let mut starts = Vec::with_capacity(slots + 1);
+        let mut targets = Vec::new();
+        for slot in 0..slots {
+            starts.push(targets.len() as u32);
+            let mut node = slot + self.leaves;
+            while node >= 1 {
+                targets.extend_from_slice(&self.tree[node]);
+                if targets.len() > FLAT_SLOT_LIMIT {
+                    return;
+                }
+                node >>= 1;
+            }
         }
+        starts.push(targets.len() as u32);
+        self.slot_starts = starts;
+        self.slot_targets = targets;
     }
 
     fn is_empty(&self) -> bool {
@@ -334,6 +366,10 @@ impl IntervalIndex {
             Ok(i) => 2 * i + 1,
             Err(i) => 2 * i,
         };
+        if let Some(range) = self.slot_starts.get(slot..slot + 2) {
+            out.extend_from_slice(&self.slot_targets[range[0] as usize..range[1] as usize]);
+            return;
+        }
         let mut node = slot + self.leaves;
         while node >= 1 {
             out.extend_from_slice(&self.tree[node]);
@@ -345,6 +381,7 @@ impl IntervalIndex {
         self.points.iter().map(|p| p.len() + 16).sum::<usize>()
             + self.heads.len() * 16
             + self.tree.iter().map(|t| 24 + t.len() * 4).sum::<usize>()
+            + (self.slot_starts.len() + self.slot_targets.len()) * 4
     }
 }
 
@@ -589,7 +626,12 @@ mod tests {
         for (i, r) in ranges.iter().enumerate() {
             builder.add(&Op::Numeric(r.clone()), i as u32);
         }
-        let index = builder.finish();
+        let flat = builder.finish();
+        assert!(!flat.numeric.slot_starts.is_empty(), "small: laid out flat");
+        // The same answers from the tree walk that large indexes use.
+        let mut walked = flat.clone();
+        walked.numeric.slot_starts.clear();
+        walked.numeric.slot_targets.clear();
         for probe in [
             "-10", "-3.5", "-3.49", "0", "0.0001", "5", "5.5", "10", "100", "150", "200", "1e300",
         ] {
@@ -599,7 +641,8 @@ mod tests {
                 .filter(|(_, r)| r.contains(&n(probe)))
                 .map(|(i, _)| i as u32)
                 .collect();
-            assert_eq!(hits(&index, probe), expected, "{probe}");
+            assert_eq!(hits(&flat, probe), expected, "{probe}");
+            assert_eq!(hits(&walked, probe), expected, "{probe}");
         }
     }
 }
