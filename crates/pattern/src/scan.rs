@@ -394,6 +394,8 @@ impl<'a> Scanner<'a, '_, '_> {
         }
     }
 
+    #[cold]
+    #[inline(never)]
     fn error(&self, what: &str) -> EventError {
         if self.pos >= self.src.len() {
             EventError::new(format!("Unexpected end of event: {what}"))
@@ -519,6 +521,7 @@ impl<'a> Scanner<'a, '_, '_> {
     }
 
     /// Duplicate key in one object: the values of the earlier one are void.
+    #[inline(never)]
     fn drop_duplicate(&mut self, child: u32, seen_mark: usize) {
         let depth = self.depth as u32;
         let earlier = self.buffers.seen_keys[seen_mark..]
@@ -579,6 +582,7 @@ impl<'a> Scanner<'a, '_, '_> {
 
     /// Decodes a string with escapes into `out`; `pos` is after the opening
     /// quote and ends after the closing quote.
+    #[inline(never)]
     fn decode_string(&mut self, out: &mut Vec<u8>) -> Result<(), EventError> {
         loop {
             let rest = &self.src[self.pos..];
@@ -612,6 +616,8 @@ impl<'a> Scanner<'a, '_, '_> {
     }
 
     /// Decodes the four hex digits of a `\\u` escape (and a surrogate pair).
+    #[cold]
+    #[inline(never)]
     fn unicode_escape(&mut self) -> Result<char, EventError> {
         json::decode_unicode_escape(self.src, &mut self.pos).map_err(|e| {
             self.error(match e {
