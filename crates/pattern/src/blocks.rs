@@ -231,6 +231,23 @@ impl<'a> Blocks<'a> {
     }
 }
 
+/// The length of the prefix of `src` made of whole 64-byte blocks of ASCII
+/// (UTF-8 checks can start there: ASCII bytes are character boundaries).
+pub(crate) fn ascii_prefix(src: &[u8]) -> usize {
+    let (blocks, _) = src.as_chunks::<BLOCK>();
+    blocks
+        .iter()
+        .position(|block| {
+            let (parts, _) = block.as_chunks::<16>();
+            let any = parts
+                .iter()
+                .fold(u8x16::splat(0), |acc, part| acc | u8x16::new(*part));
+            any.to_bitmask() != 0
+        })
+        .unwrap_or(blocks.len())
+        * BLOCK
+}
+
 /// Early exit: the end (one past the closing bracket) of the object or array
 /// starting at `src[start]`, by bracket counting alone; `None` when it is not
 /// closed.
@@ -630,6 +647,16 @@ mod tests {
         assert_eq!(validate_container(deep.as_bytes(), 0, 1000), None);
         let deep = &deep[1..deep.len() - 1];
         assert_eq!(validate_container(deep.as_bytes(), 0, 1000), Some(128));
+    }
+
+    #[test]
+    fn ascii_prefix_stops_at_the_block_with_other_bytes() {
+        let mut src = vec![b'a'; 200];
+        assert_eq!(ascii_prefix(&src), 192);
+        src[130] = 0xC3;
+        assert_eq!(ascii_prefix(&src), 128);
+        src[0] = 0x80;
+        assert_eq!(ascii_prefix(&src), 0);
     }
 
     #[test]

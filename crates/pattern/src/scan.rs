@@ -3,7 +3,8 @@
 //! It walks the raw event bytes once, borrowed, and records only the leaf
 //! values of fields that some rule names, each with its array trail (which
 //! array instance, which element) for array consistency. Subtrees no rule
-//! names are skipped without building anything. Strings are borrowed from the
+//! names are skipped without building anything: objects and arrays by the
+//! block path of `blocks.rs`, 64 bytes at a time. Strings are borrowed from the
 //! event unless they contain escapes, which are decoded into a scratch buffer
 //! that is reused from event to event.
 //!
@@ -319,11 +320,16 @@ pub(crate) fn scan(
     if event.len() >= u32::MAX as usize {
         return Err(EventError::new("Event is larger than 4 GiB"));
     }
-    if validate && let Err(e) = std::str::from_utf8(event) {
-        return Err(EventError::new(format!(
-            "Invalid UTF-8 at byte {}",
-            e.valid_up_to()
-        )));
+    if validate {
+        // Most events are ASCII: only what follows the ASCII prefix needs
+        // the full UTF-8 check.
+        let ascii = blocks::ascii_prefix(event);
+        if let Err(e) = std::str::from_utf8(&event[ascii..]) {
+            return Err(EventError::new(format!(
+                "Invalid UTF-8 at byte {}",
+                ascii + e.valid_up_to()
+            )));
+        }
     }
     let mut scanner = Scanner {
         src: event,
