@@ -3,7 +3,7 @@
 //! A container no rule reads is passed over in two stages. First each
 //! 64-byte block is classified with 16-byte vector compares into bit masks
 //! (bit `i` stands for byte `i` of the block): quotes, backslashes, brackets,
-//! `:` and `,`, bytes up to the space. Escapes and string bodies are then
+//! `:` and `,`, bytes up to the space, digits. Escapes and string bodies are then
 //! resolved with bit arithmetic (a prefix XOR over the unescaped quotes), so
 //! string contents never cost a step each. Second, only the bits that start a
 //! token are visited: brackets when counting depth (early exit), or every
