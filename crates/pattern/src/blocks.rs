@@ -16,6 +16,7 @@
 
 use wide::u8x16;
 
+use crate::json;
 use crate::number;
 
 /// Bytes per block.
@@ -346,22 +347,16 @@ impl<'a> Tokens<'a> {
     }
 
     /// Whether the scalar run starting at `at` (a token just taken) is a
-    /// number or literal. Read from the block's masks when the run ends in
-    /// it, else from the bytes.
+    /// number or literal. A number that ends in this block is read from the
+    /// block's masks; anything else from the bytes.
     #[inline(always)]
     fn scalar_ok(&self, at: usize) -> bool {
         let i = at - self.base;
         let len = (!(self.scalar >> i)).trailing_zeros() as usize;
         let bytes = &self.src[at..];
-        if i + len == BLOCK {
-            return scalar_ok(bytes);
-        }
         match bytes[0] {
-            b'-' | b'0'..=b'9' => number_ok(bytes, self.digits >> i, len),
-            b't' => len == 4 && bytes.starts_with(b"true"),
-            b'f' => len == 5 && bytes.starts_with(b"false"),
-            b'n' => len == 4 && bytes.starts_with(b"null"),
-            _ => false,
+            b'-' | b'0'..=b'9' if i + len < BLOCK => number_ok(bytes, self.digits >> i, len),
+            _ => scalar_ok_by_bytes(bytes),
         }
     }
 
@@ -489,10 +484,8 @@ fn bad_escapes(src: &[u8], start: usize, escapes: u64) -> u64 {
     while rest != 0 {
         let i = rest.trailing_zeros() as usize;
         rest &= rest - 1;
-        if !matches!(
-            src.get(start + i + 1),
-            Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't')
-        ) {
+        let escaped = src.get(start + i + 1).copied();
+        if escaped.and_then(json::simple_escape).is_none() {
             bad |= 1 << i;
         }
     }
@@ -535,7 +528,7 @@ fn number_ok(bytes: &[u8], digits: u64, len: usize) -> bool {
 /// Whether `rest` starts with a whole number or literal: valid, and followed
 /// by whitespace, a structural character, a quote or the end.
 #[inline(always)]
-fn scalar_ok(rest: &[u8]) -> bool {
+fn scalar_ok_by_bytes(rest: &[u8]) -> bool {
     let len = match rest[0] {
         b't' if rest.starts_with(b"true") => 4,
         b'f' if rest.starts_with(b"false") => 5,

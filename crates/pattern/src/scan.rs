@@ -834,8 +834,9 @@ impl<'a> Scanner<'a, '_, '_> {
         }
     }
 
-    /// Checks and skips a value (validating mode), iteratively: one loop
-    /// with an explicit stack of open containers (`true` = object).
+    /// Checks and skips a value (validating mode): an object or array by the
+    /// block path when it settles it, otherwise iteratively, one loop with an
+    /// explicit stack of open containers (`true` = object).
     fn validate_value(&mut self) -> Result<(), EventError> {
         if matches!(self.peek(), Some(b'{' | b'['))
             && let Some(end) = blocks::validate_container(
@@ -961,7 +962,7 @@ impl<'a> Scanner<'a, '_, '_> {
             self.pos += 1;
             if self.validate {
                 match self.peek() {
-                    Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => self.pos += 1,
+                    Some(c) if json::simple_escape(c).is_some() => self.pos += 1,
                     Some(b'u') => {
                         self.pos += 1;
                         self.unicode_escape()?;
