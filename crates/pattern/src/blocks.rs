@@ -533,7 +533,7 @@ fn scalar_ok_by_bytes(rest: &[u8]) -> bool {
         b't' if rest.starts_with(b"true") => 4,
         b'f' if rest.starts_with(b"false") => 5,
         b'n' if rest.starts_with(b"null") => 4,
-        b'-' | b'0'..=b'9' => match number::split_prefix(rest) {
+        b'-' | b'0'..=b'9' => match number::split_prefix::<false>(rest) {
             Ok((_, len)) => len,
             Err(_) => return false,
         },

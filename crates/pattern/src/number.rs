@@ -10,6 +10,11 @@
 //! values the decimal exponent `e` of `0.d1d2…dn × 10^e` as 8 big-endian bytes
 //! biased by 2^63, then the digits as ASCII. Negative values complement the
 //! exponent and digit bytes and end with `0xFF`, which reverses the order.
+//!
+//! Building that key costs more than finding where a number falls among a
+//! few pattern values, so event numbers also get [`approximate`]: a double
+//! with a proven error bound, which settles every comparison that is not
+//! too close to call. Only close calls build the exact key.
 
 use crate::swar::digit_run;
 
@@ -41,11 +46,13 @@ pub(crate) struct Parts<'a> {
     pub(crate) int_digits: &'a [u8],
     pub(crate) frac_digits: &'a [u8],
     pub(crate) exp: i64,
+    /// `int_digits ++ frac_digits` as an integer, when at most 19 digits.
+    pub(crate) significand: Option<u64>,
 }
 
 /// Takes a lexeme apart, checking the JSON grammar.
 pub(crate) fn split(lexeme: &[u8]) -> Option<Parts<'_>> {
-    match split_prefix(lexeme) {
+    match split_prefix::<false>(lexeme) {
         Ok((parts, len)) if len == lexeme.len() => Some(parts),
         _ => None,
     }
@@ -53,10 +60,14 @@ pub(crate) fn split(lexeme: &[u8]) -> Option<Parts<'_>> {
 
 /// Takes apart the JSON number at the start of `bytes`: its parts and its
 /// length, or the offset where the grammar fails. What follows the number is
-/// the caller's to check.
+/// the caller's to check. With `SIGNIFICAND`, the parts include the digits'
+/// value (for [`approximate`]).
 #[inline(always)]
-pub(crate) fn split_prefix(bytes: &[u8]) -> Result<(Parts<'_>, usize), usize> {
-    let digits = |i: usize| i + digit_run(&bytes[i..]);
+pub(crate) fn split_prefix<const SIGNIFICAND: bool>(
+    bytes: &[u8],
+) -> Result<(Parts<'_>, usize), usize> {
+    let mut value = 0u64;
+    let mut count = 0u32;
     let mut i = 0;
     let negative = bytes.first() == Some(&b'-');
     if negative {
@@ -65,13 +76,15 @@ pub(crate) fn split_prefix(bytes: &[u8]) -> Result<(Parts<'_>, usize), usize> {
     let int_start = i;
     match bytes.get(i) {
         Some(b'0') => i += 1,
-        Some(b'1'..=b'9') => i = digits(i + 1),
+        Some(b'1'..=b'9') => {
+            i += digit_run::<SIGNIFICAND>(&bytes[i..], &mut value, &mut count);
+        }
         _ => return Err(i),
     }
     let int_digits = &bytes[int_start..i];
     let mut frac_digits: &[u8] = &[];
     if bytes.get(i) == Some(&b'.') {
-        let end = digits(i + 1);
+        let end = i + 1 + digit_run::<SIGNIFICAND>(&bytes[i + 1..], &mut value, &mut count);
         if end == i + 1 {
             return Err(end);
         }
@@ -85,7 +98,7 @@ pub(crate) fn split_prefix(bytes: &[u8]) -> Result<(Parts<'_>, usize), usize> {
         if matches!(bytes.get(i), Some(b'+' | b'-')) {
             i += 1;
         }
-        let end = digits(i);
+        let end = i + digit_run::<false>(&bytes[i..], &mut 0, &mut 0);
         if end == i {
             return Err(end);
         }
@@ -103,6 +116,7 @@ pub(crate) fn split_prefix(bytes: &[u8]) -> Result<(Parts<'_>, usize), usize> {
             int_digits,
             frac_digits,
             exp,
+            significand: (SIGNIFICAND && count <= 19).then_some(value),
         },
         i,
     ))
@@ -115,6 +129,7 @@ pub(crate) fn append(parts: &Parts<'_>, out: &mut Vec<u8>) {
         int_digits,
         frac_digits,
         exp,
+        ..
     } = *parts;
     // value = 0.(int_digits frac_digits) × 10^(len(int) + exp)
     let zeros = |d: &[u8]| d.iter().take_while(|&&b| b == b'0').count();
@@ -160,6 +175,48 @@ pub(crate) fn append(parts: &Parts<'_>, out: &mut Vec<u8>) {
     }
 }
 
+/// Powers of ten that doubles hold exactly.
+const EXACT_POWERS_OF_TEN: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// The relative error bound of [`approximate`]: its result `a` and the
+/// exact value `v` satisfy `|a - v| <= APPROXIMATION_ERROR * |v|`.
+pub(crate) const APPROXIMATION_ERROR: f64 = 1.0 / (1u64 << 51) as f64;
+
+/// A double close to the number's exact value, cheap to compute: the
+/// significant digits as an integer `m < 10^19` and a power of ten `10^p`
+/// with `|p| <= 22`, combined as `m * 10^p` or `m / 10^-p`. Both steps round
+/// once, so the result is within [`APPROXIMATION_ERROR`] of the exact value
+/// (relative), and it is a normal double or zero. NaN when the number has
+/// more than 19 digits or a larger exponent: such numbers are compared by
+/// their exact key only.
+#[inline]
+pub(crate) fn approximate(parts: &Parts<'_>) -> f64 {
+    let Parts {
+        negative,
+        frac_digits,
+        exp,
+        significand,
+        ..
+    } = *parts;
+    let Some(significand) = significand else {
+        return f64::NAN;
+    };
+    let power = exp - frac_digits.len() as i64;
+    if power.unsigned_abs() >= EXACT_POWERS_OF_TEN.len() as u64 {
+        return f64::NAN;
+    }
+    let scale = EXACT_POWERS_OF_TEN[power.unsigned_abs() as usize];
+    let magnitude = if power < 0 {
+        significand as f64 / scale
+    } else {
+        significand as f64 * scale
+    };
+    if negative { -magnitude } else { magnitude }
+}
+
 /// An exact decimal value from a pattern; ordering and equality are numeric.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) struct Decimal(Box<[u8]>);
@@ -174,6 +231,22 @@ impl Decimal {
     /// The order-preserving encoding.
     pub(crate) fn key(&self) -> &[u8] {
         &self.0
+    }
+
+    /// The double nearest the value (correctly rounded; infinite or zero
+    /// when out of the double range).
+    pub(crate) fn to_f64(&self) -> f64 {
+        self.to_string().parse().unwrap_or(f64::NAN)
+    }
+
+    /// Whether the value is zero.
+    pub(crate) fn is_zero(&self) -> bool {
+        self.0[0] == ZERO
+    }
+
+    /// The decimal whose order-preserving encoding is `key`.
+    pub(crate) fn from_key(key: &[u8]) -> Decimal {
+        Decimal(key.into())
     }
 }
 
@@ -278,6 +351,96 @@ mod tests {
             shown,
             ["300", "-1.5", "0.001", "1e-9", "0", "1.25e30", "12345"]
         );
+    }
+
+    /// `approximate` against the correctly rounded double.
+    fn check_approximation(lexeme: &str) {
+        let (parts, len) = split_prefix::<true>(lexeme.as_bytes()).unwrap();
+        assert_eq!(len, lexeme.len());
+        // A lone integer zero adds no digit.
+        let int_digits = if parts.int_digits == b"0" {
+            &b""[..]
+        } else {
+            parts.int_digits
+        };
+        let digits = int_digits.len() + parts.frac_digits.len();
+        let power = parts.exp - parts.frac_digits.len() as i64;
+        let approx = approximate(&parts);
+        if digits > 19 || power.abs() > 22 {
+            assert!(approx.is_nan(), "{lexeme}: {approx}");
+            return;
+        }
+        let all: String = std::str::from_utf8(int_digits).unwrap().to_owned()
+            + std::str::from_utf8(parts.frac_digits).unwrap();
+        assert_eq!(
+            parts.significand,
+            Some(all.parse::<u64>().unwrap_or(0)),
+            "{lexeme}"
+        );
+        let exact: f64 = lexeme.parse().unwrap();
+        assert!(approx == 0.0 || approx.is_normal(), "{lexeme}: {approx}");
+        assert_eq!(
+            approx.is_sign_negative(),
+            exact.is_sign_negative(),
+            "{lexeme}"
+        );
+        // Within 2^-52 of the exact value, the correctly rounded double within
+        // 2^-53 of it: 2^-51 covers both.
+        assert!(
+            (approx - exact).abs() <= exact.abs() * APPROXIMATION_ERROR,
+            "{lexeme}: {approx} vs {exact}"
+        );
+    }
+
+    #[test]
+    fn approximations_stay_within_their_bound() {
+        for lexeme in [
+            "0",
+            "-0",
+            "0.0",
+            "7",
+            "-122.42916360922355",
+            "37.729900216217324",
+            "9007199254740993",
+            "1234567890123456789",
+            "12345678901234567890",
+            "0.1234567890123456789",
+            "1e22",
+            "1e23",
+            "1.5e-7",
+            "123456789e-30",
+            "123456789e-31",
+            "0.000000000000000000001",
+            "99999999999999999.99",
+            "18446744073709551615",
+        ] {
+            check_approximation(lexeme);
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+
+        #[test]
+        fn approximations_stay_within_their_bound_everywhere(
+            negative in proptest::bool::ANY,
+            int in "0|[1-9][0-9]{0,20}",
+            frac in proptest::option::of("[0-9]{1,22}"),
+            exp in proptest::option::of(-30i32..30),
+        ) {
+            let mut lexeme = String::new();
+            if negative {
+                lexeme.push('-');
+            }
+            lexeme += &int;
+            if let Some(frac) = frac {
+                lexeme = lexeme + "." + &frac;
+            }
+            if let Some(exp) = exp {
+                lexeme += &format!("e{exp}");
+            }
+            check_approximation(&lexeme);
+        }
     }
 
     #[test]

@@ -51,8 +51,9 @@ pub(crate) struct FieldValue {
     pub(crate) kind: Kind,
     /// Decoded string content, or the number's lexeme.
     pub(crate) text: Span,
-    /// For numbers: the order-preserving key (always in scratch).
-    pub(crate) key: Span,
+    /// For numbers: [`number::approximate`] of the value (NaN when it has
+    /// none); the exact key is built from the lexeme only when needed.
+    pub(crate) approx: f64,
     pub(crate) trail_start: u32,
     pub(crate) trail_len: u32,
     /// Next value of the same field (`NIL` ends the list).
@@ -655,7 +656,7 @@ impl<'a> Scanner<'a, '_, '_> {
                 self.pos += 1;
                 let text = self.string()?;
                 if field != NIL {
-                    self.record(field, Kind::String, text, Span::default());
+                    self.record(field, Kind::String, text, f64::NAN);
                 }
                 Ok(())
             }
@@ -671,16 +672,9 @@ impl<'a> Scanner<'a, '_, '_> {
     /// recurses once per nesting level, so that its frame stays small.
     #[inline(never)]
     fn number_value(&mut self, field: u32) -> Result<(), EventError> {
-        let (lexeme, parts) = self.number()?;
+        let (lexeme, parts) = self.number::<true>()?;
         if field != NIL {
-            let start = self.buffers.scratch.len() as u32;
-            number::append(&parts, &mut self.buffers.scratch);
-            let key = Span {
-                start,
-                end: self.buffers.scratch.len() as u32,
-                in_scratch: true,
-            };
-            self.record(field, Kind::Number, lexeme, key);
+            self.record(field, Kind::Number, lexeme, number::approximate(&parts));
         }
         Ok(())
     }
@@ -721,7 +715,7 @@ impl<'a> Scanner<'a, '_, '_> {
         Ok(())
     }
 
-    fn record(&mut self, field: u32, kind: Kind, text: Span, key: Span) {
+    fn record(&mut self, field: u32, kind: Kind, text: Span, approx: f64) {
         let trail_start = self.buffers.trails.len() as u32;
         let trail_len = self.buffers.trail_stack.len() as u32;
         if trail_len > 0 {
@@ -739,7 +733,7 @@ impl<'a> Scanner<'a, '_, '_> {
             field,
             kind,
             text,
-            key,
+            approx,
             trail_start,
             trail_len,
             next: NIL,
@@ -790,7 +784,7 @@ impl<'a> Scanner<'a, '_, '_> {
         };
         self.pos += word.len();
         if field != NIL {
-            self.record(field, kind, span, Span::default());
+            self.record(field, kind, span, f64::NAN);
         }
         Ok(())
     }
@@ -798,10 +792,10 @@ impl<'a> Scanner<'a, '_, '_> {
     /// A number, checked against the JSON grammar in one pass: its lexeme
     /// span and its parts (for encoding without parsing it again).
     #[inline(always)]
-    fn number(&mut self) -> Result<(Span, number::Parts<'a>), EventError> {
+    fn number<const SIGNIFICAND: bool>(&mut self) -> Result<(Span, number::Parts<'a>), EventError> {
         let src: &'a [u8] = self.src;
         let start = self.pos;
-        match number::split_prefix(&src[start..]) {
+        match number::split_prefix::<SIGNIFICAND>(&src[start..]) {
             Ok((parts, len)) => {
                 self.pos = start + len;
                 let span = Span {
@@ -829,7 +823,7 @@ impl<'a> Scanner<'a, '_, '_> {
                 self.pos += 1;
                 self.skip_string()
             }
-            Some(b'-' | b'0'..=b'9') => self.number().map(|_| ()),
+            Some(b'-' | b'0'..=b'9') => self.number::<false>().map(|_| ()),
             _ => self.validate_value(),
         }
     }
@@ -890,7 +884,7 @@ impl<'a> Scanner<'a, '_, '_> {
                     self.skip_string()?;
                 }
                 Some(b'-' | b'0'..=b'9') => {
-                    self.number()?;
+                    self.number::<false>()?;
                 }
                 Some(b't') => self.literal(b"true", NIL, Kind::True)?,
                 Some(b'f') => self.literal(b"false", NIL, Kind::False)?,

@@ -49,24 +49,66 @@ pub(crate) fn find_string_stop(s: &[u8]) -> usize {
     s.len()
 }
 
-/// Length of the run of ASCII digits at the start of `s`.
-#[inline]
-pub(crate) fn digit_run(s: &[u8]) -> usize {
+/// Length of the run of ASCII digits at the start of `s`. The run's digits
+/// are also appended to the decimal integer `value`, which holds `count`
+/// digits, while the count stays at most 19 (so that `value < 10^19` fits);
+/// past that `count` goes on counting and `value` is left alone. Without
+/// `FOLD`, only the length is found.
+#[inline(always)]
+pub(crate) fn digit_run<const FOLD: bool>(s: &[u8], value: &mut u64, count: &mut u32) -> usize {
     let mut i = 0;
     while i + 8 <= s.len() {
         // Digits become 0..=9; any other byte has bit 7 set after adding 0x76
         // to its low seven bits, or had it set already.
         let a = word(s, i) ^ (ONES * 0x30);
         let m = (((a & (ONES * 0x7F)) + ONES * 0x76) | a) & HIGHS;
-        if m != 0 {
-            return i + (m.trailing_zeros() / 8) as usize;
+        let run = if m == 0 { 8 } else { m.trailing_zeros() / 8 };
+        if FOLD && run > 0 {
+            *count += run;
+            if *count <= 19 {
+                // The run's digit values moved to the top bytes, zeros
+                // below them: an eight-digit number with leading zeros.
+                let digits = a << (8 * (8 - run));
+                *value = *value * POWERS_OF_TEN[run as usize] + eight_digits(digits);
+            }
         }
-        i += 8;
+        i += run as usize;
+        if run < 8 {
+            return i;
+        }
     }
     while i < s.len() && s[i].is_ascii_digit() {
+        if FOLD {
+            *count += 1;
+            if *count <= 19 {
+                *value = *value * 10 + u64::from(s[i] - b'0');
+            }
+        }
         i += 1;
     }
     i
+}
+
+const POWERS_OF_TEN: [u64; 9] = [
+    1,
+    10,
+    100,
+    1_000,
+    10_000,
+    100_000,
+    1_000_000,
+    10_000_000,
+    100_000_000,
+];
+
+/// The number written by eight digit values (0..=9), one per byte, the
+/// most significant in the lowest byte: pairs, then quads, then all eight
+/// combined by multiplications.
+#[inline]
+fn eight_digits(digits: u64) -> u64 {
+    let pairs = (digits.wrapping_mul(10 * 256 + 1) >> 8) & 0x00FF_00FF_00FF_00FF;
+    let quads = (pairs.wrapping_mul(100 * 65_536 + 1) >> 16) & 0x0000_FFFF_0000_FFFF;
+    quads.wrapping_mul(10_000 * (1 << 32) + 1) >> 32
 }
 
 /// Index of the first `"` or `\\` in `s`, or `s.len()`.

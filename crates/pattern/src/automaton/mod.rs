@@ -27,7 +27,7 @@ pub(crate) mod values;
 use std::collections::{BTreeMap, HashMap};
 
 use crate::pattern::{Op, Pattern};
-use crate::scan::{self, FieldValue, Kind, NIL, PathTrie, ScanBuffers, ScanEnd, TrailStep};
+use crate::scan::{self, FieldValue, NIL, PathTrie, ScanBuffers, ScanEnd, TrailStep};
 use crate::search::MatchSet;
 use values::{Leaf, LookupBuffers, ValueIndex, ValueIndexBuilder};
 
@@ -345,11 +345,7 @@ fn value_leaf<'e>(event: &'e [u8], buffers: &'e ScanBuffers, value: &FieldValue)
     Leaf {
         kind: value.kind,
         text: buffers.bytes(event, value.text),
-        key: if value.kind == Kind::Number {
-            buffers.bytes(event, value.key)
-        } else {
-            &[]
-        },
+        approx: value.approx,
     }
 }
 

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 
 use aho_corasick::AhoCorasick;
 
+use crate::number::{self, Decimal};
 use crate::pattern::cidr::{self, IpRange};
 use crate::pattern::wildcard::Wildcard;
 use crate::pattern::{Exclusion, NumericRange, Op};
@@ -58,8 +59,9 @@ pub(crate) struct Leaf<'a> {
     pub(crate) kind: Kind,
     /// Decoded string content (strings), lexeme (numbers).
     pub(crate) text: &'a [u8],
-    /// Order-preserving key (numbers only).
-    pub(crate) key: &'a [u8],
+    /// Numbers: a double near the exact value ([`number::approximate`]),
+    /// or NaN.
+    pub(crate) approx: f64,
 }
 
 /// Reusable buffers for lookups.
@@ -68,6 +70,7 @@ pub(crate) struct LookupBuffers {
     folded: Vec<u8>,
     ip_key: Vec<u8>,
     candidates: Vec<u32>,
+    number_key: Vec<u8>,
 }
 
 /// Wildcards indexed by one literal part each: a value can match only the
@@ -226,6 +229,66 @@ impl ByteTrie {
     }
 }
 
+/// Doubles beside the exact points of a numeric index, in the points' order,
+/// so that most numbers are placed among the points from their
+/// [`number::approximate`] double, without building their exact key.
+///
+/// Each double is the point correctly rounded, and rounding keeps order, so
+/// the doubles are sorted too. A number's approximation `a` is "near" a
+/// point's double `b` when `|a - b| <= NEAR * max(|a|, |b|)`; with both
+/// errors at most 2^-51 (relative), a number not near `b` lies strictly on
+/// `b`'s side that `a` does. Numbers near a point, or with no approximation,
+/// are placed by their exact key instead. Usable only when every point's
+/// double is zero for a zero point or a normal double otherwise (so that
+/// relative error bounds hold).
+#[derive(Clone, Debug, Default)]
+struct NumberScreen {
+    points: Vec<f64>,
+    usable: bool,
+}
+
+/// Far wider than the two errors together (at most 2^-50 relative), so
+/// that computing the test in doubles cannot tip it.
+const NEAR: f64 = number::APPROXIMATION_ERROR * 2048.0;
+
+impl NumberScreen {
+    fn build<'p>(points: impl Iterator<Item = &'p [u8]>) -> NumberScreen {
+        let mut usable = true;
+        let points: Vec<f64> = points
+            .map(|key| {
+                let point = Decimal::from_key(key);
+                let double = point.to_f64();
+                usable &= if point.is_zero() {
+                    double == 0.0
+                } else {
+                    double.is_normal()
+                };
+                double
+            })
+            .collect();
+        usable &= points.windows(2).all(|w| w[0] <= w[1]);
+        NumberScreen { points, usable }
+    }
+
+    /// How many points lie strictly below the number approximated by
+    /// `approx`, when none is equal or near; `None` otherwise.
+    #[inline]
+    fn place(&self, approx: f64) -> Option<usize> {
+        if !self.usable || !approx.is_finite() {
+            return None;
+        }
+        let near = |point: f64| (approx - point).abs() <= approx.abs().max(point.abs()) * NEAR;
+        let below = self.points.partition_point(|&p| p < approx);
+        if below > 0 && near(self.points[below - 1]) {
+            return None;
+        }
+        if below < self.points.len() && near(self.points[below]) {
+            return None;
+        }
+        Some(below)
+    }
+}
+
 /// Closed intervals over byte keys; a query returns every interval holding
 /// the key, in O(log n + answers). Bounds are first mapped to "slots": slot
 /// `2i+1` is the point `points[i]`, slot `2i` the gap just below it. Each
@@ -242,6 +305,8 @@ struct IntervalIndex {
     /// is one copy instead of a walk up the tree.
     slot_starts: Vec<u32>,
     slot_targets: Vec<u32>,
+    /// For numeric indexes: places most numbers without their exact key.
+    screen: NumberScreen,
 }
 
 /// Flat per-slot answers are kept up to this many entries in all.
@@ -314,6 +379,7 @@ impl IntervalIndex {
             tree,
             slot_starts: Vec::new(),
             slot_targets: Vec::new(),
+            screen: NumberScreen::default(),
         };
         index.flatten(slots);
         index
@@ -366,6 +432,26 @@ impl IntervalIndex {
             Ok(i) => 2 * i + 1,
             Err(i) => 2 * i,
         };
+        self.answer(slot, out);
+    }
+
+    /// Numeric indexes: appends the targets of the intervals holding the
+    /// number `approx` stands for, when the screen can place it; `false`
+    /// (nothing appended) when its exact key is needed.
+    #[inline]
+    fn query_approx(&self, approx: f64, out: &mut Vec<u32>) -> bool {
+        match self.screen.place(approx) {
+            Some(below) => {
+                self.answer(2 * below, out);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Appends the targets of slot `slot`.
+    #[inline]
+    fn answer(&self, slot: usize, out: &mut Vec<u32>) {
         if let Some(range) = self.slot_starts.get(slot..slot + 2) {
             out.extend_from_slice(&self.slot_targets[range[0] as usize..range[1] as usize]);
             return;
@@ -456,6 +542,11 @@ impl ValueIndexBuilder {
 
     pub(crate) fn finish(mut self) -> ValueIndex {
         self.index.numeric = IntervalIndex::build(&self.ranges);
+        let numeric = &mut self.index.numeric;
+        numeric.screen = NumberScreen::build(numeric.points.iter().map(|p| p.as_ref()));
+        let mut exact: Vec<&Box<[u8]>> = self.index.numbers.keys().collect();
+        exact.sort();
+        self.index.numbers_screen = NumberScreen::build(exact.into_iter().map(|k| k.as_ref()));
         self.index.cidr = IntervalIndex::build(&self.cidrs);
         self.index.wildcards = WildcardIndex::build(self.wildcards);
         let ix = &mut self.index;
@@ -496,6 +587,8 @@ fn cidr_bounds(range: &IpRange, target: u32) -> (Bound, Bound, u32) {
 pub(crate) struct ValueIndex {
     strings: KeyMap,
     numbers: KeyMap,
+    /// Tells most numbers that they equal none of `numbers`.
+    numbers_screen: NumberScreen,
     nulls: Vec<u32>,
     trues: Vec<u32>,
     falses: Vec<u32>,
@@ -521,17 +614,47 @@ impl ValueIndex {
             Kind::Null => out.extend_from_slice(&self.nulls),
             Kind::True => out.extend_from_slice(&self.trues),
             Kind::False => out.extend_from_slice(&self.falses),
-            Kind::Number => {
-                if let Some(t) = self.numbers.get(leaf.key) {
-                    out.extend_from_slice(t);
-                }
-                self.numeric.query(leaf.key, out);
-            }
+            Kind::Number => self.lookup_number(leaf, buffers, out),
             Kind::String => {
                 if self.has_string_tests {
                     self.lookup_string(leaf.text, buffers, out);
                 }
             }
+        }
+    }
+
+    /// Numbers: placed by their approximation where the screens allow,
+    /// otherwise by their exact key, built from the lexeme here.
+    #[inline]
+    fn lookup_number(&self, leaf: Leaf<'_>, buffers: &mut LookupBuffers, out: &mut Vec<u32>) {
+        let exact_needed =
+            !self.numbers.is_empty() && self.numbers_screen.place(leaf.approx).is_none();
+        let ranges_need_key =
+            !self.numeric.is_empty() && !self.numeric.query_approx(leaf.approx, out);
+        if exact_needed || ranges_need_key {
+            self.lookup_number_key(leaf.text, exact_needed, ranges_need_key, buffers, out);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn lookup_number_key(
+        &self,
+        lexeme: &[u8],
+        exact_needed: bool,
+        ranges_need_key: bool,
+        buffers: &mut LookupBuffers,
+        out: &mut Vec<u32>,
+    ) {
+        let key = &mut buffers.number_key;
+        if !number::encode(lexeme, key) {
+            return;
+        }
+        if exact_needed && let Some(t) = self.numbers.get(key.as_slice()) {
+            out.extend_from_slice(t);
+        }
+        if ranges_need_key {
+            self.numeric.query(key, out);
         }
     }
 
@@ -586,7 +709,6 @@ impl ValueIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::number::Decimal;
 
     fn n(s: &str) -> Decimal {
         Decimal::parse(s.as_bytes()).unwrap()
@@ -600,17 +722,140 @@ mod tests {
     }
 
     fn hits(index: &ValueIndex, number: &str) -> Vec<u32> {
-        let key = n(number);
+        let (parts, _) = number::split_prefix::<true>(number.as_bytes()).unwrap();
         let mut out = Vec::new();
         let leaf = Leaf {
             kind: Kind::Number,
             text: number.as_bytes(),
-            key: key.key(),
+            approx: number::approximate(&parts),
         };
         index.lookup(leaf, &mut LookupBuffers::default(), &mut out);
         out.sort();
         out.dedup();
         out
+    }
+
+    /// Builds an index of `ranges` (targets 0..) and exact `numbers`
+    /// (targets after them), and checks every probe against direct
+    /// comparison of exact decimals, with the screens and without them.
+    fn check_numbers(ranges: &[NumericRange], numbers: &[Decimal], probes: &[String]) {
+        let mut builder = ValueIndexBuilder::default();
+        for (i, r) in ranges.iter().enumerate() {
+            builder.add(&Op::Numeric(r.clone()), i as u32);
+        }
+        for (i, d) in numbers.iter().enumerate() {
+            builder.add(&Op::Number(d.clone()), (ranges.len() + i) as u32);
+        }
+        let screened = builder.finish();
+        let mut unscreened = screened.clone();
+        unscreened.numeric.screen.usable = false;
+        unscreened.numbers_screen.usable = false;
+        for probe in probes {
+            let value = n(probe);
+            let expected: Vec<u32> = ranges
+                .iter()
+                .map(|r| r.contains(&value))
+                .chain(numbers.iter().map(|d| *d == value))
+                .enumerate()
+                .filter(|(_, hit)| *hit)
+                .map(|(i, _)| i as u32)
+                .collect();
+            assert_eq!(hits(&screened, probe), expected, "{probe}");
+            assert_eq!(hits(&unscreened, probe), expected, "{probe}");
+        }
+    }
+
+    #[test]
+    fn screens_place_numbers_beside_close_points() {
+        // Points and probes that share their double, or sit one unit of
+        // the last place apart.
+        let points = [
+            "1",
+            "1.0000000000000000001",
+            "-122.42916360922355",
+            "-122.429163609223551",
+            "0.30000000000000004",
+            "9007199254740993",
+            "0",
+            "1e-300",
+        ];
+        let ranges: Vec<NumericRange> = points
+            .windows(2)
+            .map(|w| {
+                let (a, b) = if n(w[0]) <= n(w[1]) {
+                    (w[0], w[1])
+                } else {
+                    (w[1], w[0])
+                };
+                range(Some((a, false)), Some((b, true)))
+            })
+            .collect();
+        let numbers: Vec<Decimal> = points.iter().map(|p| n(p)).collect();
+        let probes: Vec<String> = [
+            "1",
+            "1.0",
+            "0.99999999999999999999",
+            "1.0000000000000000001",
+            "1.0000000000000000002",
+            "1.000000000000000001",
+            "-122.42916360922355",
+            "-122.4291636092235500",
+            "-122.429163609223549",
+            "-122.429163609223552",
+            "0.3",
+            "0.30000000000000004",
+            "0.30000000000000003",
+            "9007199254740992",
+            "9007199254740993",
+            "9007199254740994",
+            "0",
+            "-0",
+            "1e-300",
+            "1e-22",
+            "-1e22",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        check_numbers(&ranges, &numbers, &probes);
+        // Without the 1e-300 point both screens apply.
+        check_numbers(
+            &ranges[..ranges.len() - 1],
+            &numbers[..numbers.len() - 1],
+            &probes,
+        );
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(500))]
+
+        /// Points and probes drawn from a few digit strings with their last
+        /// digits varied, so that many share a double or neighbour one.
+        #[test]
+        fn screens_agree_with_exact_comparison(
+            base in "[1-9][0-9]{14,18}",
+            point_tails in proptest::collection::vec((0u32..1000, 0usize..4, proptest::bool::ANY), 1..8),
+            probe_tails in proptest::collection::vec((0u32..1000, 0usize..4, proptest::bool::ANY), 1..40),
+            inclusive in proptest::collection::vec(proptest::bool::ANY, 16),
+        ) {
+            let make = |(tail, scale, negative): (u32, usize, bool)| {
+                let digits = format!("{}{tail:03}", &base[..base.len() - 3]);
+                let cut = 1 + scale * 3;
+                let sign = if negative { "-" } else { "" };
+                format!("{sign}{}.{}", &digits[..cut], &digits[cut..])
+            };
+            let mut points: Vec<String> = point_tails.into_iter().map(make).collect();
+            points.sort_by_key(|p| n(p));
+            let ranges: Vec<NumericRange> = points
+                .windows(2)
+                .enumerate()
+                .map(|(i, w)| range(Some((&w[0], inclusive[i % 16])), Some((&w[1], inclusive[(i + 1) % 16]))))
+                .chain(points.first().map(|p| range(None, Some((p, inclusive[7])))))
+                .collect();
+            let numbers: Vec<Decimal> = points.iter().map(|p| n(p)).collect();
+            let probes: Vec<String> = probe_tails.into_iter().map(make).chain(points.iter().cloned()).collect();
+            check_numbers(&ranges, &numbers, &probes);
+        }
     }
 
     #[test]
