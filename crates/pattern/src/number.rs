@@ -176,7 +176,7 @@ pub(crate) fn append(parts: &Parts<'_>, out: &mut Vec<u8>) {
 }
 
 /// Powers of ten that doubles hold exactly.
-const EXACT_POWERS_OF_TEN: [f64; 23] = [
+static EXACT_POWERS_OF_TEN: [f64; 23] = [
     1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
     1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 ];
@@ -194,17 +194,10 @@ pub(crate) const APPROXIMATION_ERROR: f64 = 1.0 / (1u64 << 51) as f64;
 /// their exact key only.
 #[inline]
 pub(crate) fn approximate(parts: &Parts<'_>) -> f64 {
-    let Parts {
-        negative,
-        frac_digits,
-        exp,
-        significand,
-        ..
-    } = *parts;
-    let Some(significand) = significand else {
+    let Some(significand) = parts.significand else {
         return f64::NAN;
     };
-    let power = exp - frac_digits.len() as i64;
+    let power = parts.exp - parts.frac_digits.len() as i64;
     if power.unsigned_abs() >= EXACT_POWERS_OF_TEN.len() as u64 {
         return f64::NAN;
     }
@@ -214,7 +207,11 @@ pub(crate) fn approximate(parts: &Parts<'_>) -> f64 {
     } else {
         significand as f64 * scale
     };
-    if negative { -magnitude } else { magnitude }
+    if parts.negative {
+        -magnitude
+    } else {
+        magnitude
+    }
 }
 
 /// An exact decimal value from a pattern; ordering and equality are numeric.

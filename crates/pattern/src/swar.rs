@@ -89,7 +89,7 @@ pub(crate) fn digit_run<const FOLD: bool>(s: &[u8], value: &mut u64, count: &mut
     i
 }
 
-const POWERS_OF_TEN: [u64; 9] = [
+static POWERS_OF_TEN: [u64; 9] = [
     1,
     10,
     100,
