@@ -53,6 +53,18 @@ impl std::hash::Hasher for KeyHasher {
 /// Byte-string key → targets.
 type KeyMap = HashMap<Box<[u8]>, Vec<u32>, std::hash::BuildHasherDefault<KeyHasher>>;
 
+/// Appends `targets` to `out`. Answers are short (often empty), and an
+/// element loop costs less than `extend_from_slice`'s call to `memcpy`.
+#[inline]
+fn append(out: &mut Vec<u32>, targets: &[u32]) {
+    if !targets.is_empty() {
+        out.reserve(targets.len());
+        for &target in targets {
+            out.push(target);
+        }
+    }
+}
+
 /// A leaf value being looked up.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Leaf<'a> {
@@ -211,13 +223,13 @@ impl ByteTrie {
     #[inline]
     fn collect(&self, bytes: impl Iterator<Item = u8>, out: &mut Vec<u32>) {
         let mut node = &self.nodes[0];
-        out.extend_from_slice(&node.targets);
+        append(out, &node.targets);
         for b in bytes {
             match node.edges.binary_search_by_key(&b, |&(k, _)| k) {
                 Ok(i) => node = &self.nodes[node.edges[i].1 as usize],
                 Err(_) => return,
             }
-            out.extend_from_slice(&node.targets);
+            append(out, &node.targets);
         }
     }
 
@@ -453,12 +465,12 @@ impl IntervalIndex {
     #[inline]
     fn answer(&self, slot: usize, out: &mut Vec<u32>) {
         if let Some(range) = self.slot_starts.get(slot..slot + 2) {
-            out.extend_from_slice(&self.slot_targets[range[0] as usize..range[1] as usize]);
+            append(out, &self.slot_targets[range[0] as usize..range[1] as usize]);
             return;
         }
         let mut node = slot + self.leaves;
         while node >= 1 {
-            out.extend_from_slice(&self.tree[node]);
+            append(out, &self.tree[node]);
             node >>= 1;
         }
     }
@@ -609,11 +621,11 @@ impl ValueIndex {
     /// Appends the targets of every test `leaf` passes (possibly repeated).
     #[inline]
     pub(crate) fn lookup(&self, leaf: Leaf<'_>, buffers: &mut LookupBuffers, out: &mut Vec<u32>) {
-        out.extend_from_slice(&self.any_leaf);
+        append(out, &self.any_leaf);
         match leaf.kind {
-            Kind::Null => out.extend_from_slice(&self.nulls),
-            Kind::True => out.extend_from_slice(&self.trues),
-            Kind::False => out.extend_from_slice(&self.falses),
+            Kind::Null => append(out, &self.nulls),
+            Kind::True => append(out, &self.trues),
+            Kind::False => append(out, &self.falses),
             Kind::Number => self.lookup_number(leaf, buffers, out),
             Kind::String => {
                 if self.has_string_tests {
@@ -651,7 +663,7 @@ impl ValueIndex {
             return;
         }
         if exact_needed && let Some(t) = self.numbers.get(key.as_slice()) {
-            out.extend_from_slice(t);
+            append(out, t);
         }
         if ranges_need_key {
             self.numeric.query(key, out);
@@ -660,7 +672,7 @@ impl ValueIndex {
 
     fn lookup_string(&self, value: &[u8], buffers: &mut LookupBuffers, out: &mut Vec<u32>) {
         if let Some(t) = self.strings.get(value) {
-            out.extend_from_slice(t);
+            append(out, t);
         }
         self.prefixes.collect(value.iter().copied(), out);
         self.suffixes.collect(value.iter().rev().copied(), out);
@@ -668,7 +680,7 @@ impl ValueIndex {
             text::fold_into(value, &mut buffers.folded);
             let folded = &buffers.folded;
             if let Some(t) = self.ignore_case.get(folded.as_slice()) {
-                out.extend_from_slice(t);
+                append(out, t);
             }
             self.prefixes_ci.collect(folded.iter().copied(), out);
             self.suffixes_ci.collect(folded.iter().rev().copied(), out);
