@@ -16,6 +16,7 @@ const PATTERNS: &[&str] = &[
     r#"{"resources": [{"suffix": {"equals-ignore-case": "/1"}}], "ip": [{"cidr": "10.0.0.0/8"}]}"#,
     r#"{"$or": [{"a.b": [1, null, true]}, {"x": {"y": [{"exists": true}]}}]}"#,
     r#"{"k": [""], "": {"e": [{"equals-ignore-case": "É"}]}}"#,
+    r#"{"n": [{"numeric": [">=", 0.30000000000000004, "<", 1e22]}, 7.000000000000001, -0]}"#,
 ];
 
 /// Every pattern names `source` and `detail-type`: gates in early exit.

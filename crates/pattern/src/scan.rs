@@ -343,6 +343,7 @@ pub(crate) fn scan(
         arrays: 0,
         done: false,
         rejected: false,
+        shared_trail: None,
         gate_passes,
     };
     scanner.skip_ws();
@@ -381,6 +382,9 @@ struct Scanner<'a, 'b, 'g> {
     done: bool,
     /// Early exit because a gate failed.
     rejected: bool,
+    /// The trail last written to `trails`, while the array position has not
+    /// changed since: values of one array element share it.
+    shared_trail: Option<u32>,
     gate_passes: &'b mut GateTest<'g>,
 }
 
@@ -687,6 +691,7 @@ impl<'a> Scanner<'a, '_, '_> {
         let id = self.arrays;
         self.arrays += 1;
         self.buffers.trail_stack.push((id, 0));
+        self.shared_trail = None;
         self.skip_ws();
         if self.peek() == Some(b']') {
             self.pos += 1;
@@ -704,6 +709,7 @@ impl<'a> Scanner<'a, '_, '_> {
                         if let Some(last) = self.buffers.trail_stack.last_mut() {
                             last.1 += 1;
                         }
+                        self.shared_trail = None;
                     }
                     Some(b']') => {
                         self.pos += 1;
@@ -714,14 +720,18 @@ impl<'a> Scanner<'a, '_, '_> {
             }
         }
         self.buffers.trail_stack.pop();
+        self.shared_trail = None;
         self.depth -= 1;
         Ok(())
     }
 
     fn record(&mut self, field: u32, kind: Kind, text: Span, approx: f64) {
-        let trail_start = self.buffers.trails.len() as u32;
+        let mut trail_start = self.buffers.trails.len() as u32;
         let trail_len = self.buffers.trail_stack.len() as u32;
-        if trail_len > 0 {
+        if let Some(shared) = self.shared_trail {
+            trail_start = shared;
+        } else if trail_len > 0 {
+            self.shared_trail = Some(trail_start);
             let ScanBuffers {
                 trails,
                 trail_stack,

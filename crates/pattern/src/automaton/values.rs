@@ -465,7 +465,10 @@ impl IntervalIndex {
     #[inline]
     fn answer(&self, slot: usize, out: &mut Vec<u32>) {
         if let Some(range) = self.slot_starts.get(slot..slot + 2) {
-            append(out, &self.slot_targets[range[0] as usize..range[1] as usize]);
+            append(
+                out,
+                &self.slot_targets[range[0] as usize..range[1] as usize],
+            );
             return;
         }
         let mut node = slot + self.leaves;
