@@ -15,6 +15,17 @@ const MAX_EXPLORED_STATES: usize = 4096;
 
 pub(crate) const TOO_COMPLEX: &str = "Rule is too complex - try using fewer wildcard characters or fewer repeating character sequences after a wildcard character";
 
+/// Where a literal part of a wildcard must appear in a matching value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PartPlace {
+    /// At the start (the pattern does not begin with a star).
+    Leading,
+    /// At the end (the pattern does not end with a star).
+    Trailing,
+    /// Anywhere.
+    Inside,
+}
+
 /// A parsed wildcard: literal parts separated by stars.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) struct Wildcard {
@@ -67,6 +78,27 @@ impl Wildcard {
             .iter()
             .filter(|p| !p.is_empty())
             .map(Vec::as_slice)
+    }
+
+    /// The literal parts with where each sits: a matching value starts
+    /// with a [`PartPlace::Leading`] part, ends with a
+    /// [`PartPlace::Trailing`] one and contains the others.
+    pub(crate) fn placed_parts(&self) -> impl Iterator<Item = (&[u8], PartPlace)> {
+        let last = self.parts.len() - 1;
+        self.parts
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| !p.is_empty())
+            .map(move |(i, p)| {
+                let place = if i == 0 {
+                    PartPlace::Leading
+                } else if i == last {
+                    PartPlace::Trailing
+                } else {
+                    PartPlace::Inside
+                };
+                (p.as_slice(), place)
+            })
     }
 
     /// Whether `value` matches the whole pattern.
