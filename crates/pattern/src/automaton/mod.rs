@@ -288,10 +288,19 @@ impl Automaton {
                     value_index = value.next;
                     let (trail_start, trail_len) = if value.trail_len == 0 {
                         (frame.trail_start, frame.trail_len)
+                    } else if frame.trail_len == 0 && value.trail_start < IN_SCAN {
+                        // Nothing to merge: the value's own trail, in place.
+                        (value.trail_start | IN_SCAN, value.trail_len)
                     } else {
                         let own = &scan.trails[value.trail_start as usize
                             ..(value.trail_start + value.trail_len) as usize];
-                        match merge_trails(arena, frame.trail_start, frame.trail_len, own) {
+                        match merge_trails(
+                            arena,
+                            &scan.trails,
+                            frame.trail_start,
+                            frame.trail_len,
+                            own,
+                        ) {
                             Some(merged) => merged,
                             None => continue,
                         }
@@ -425,27 +434,35 @@ impl GateBuilder {
     }
 }
 
-/// Merges a frame's trail with a value's trail into the arena; `None` when
-/// they disagree on an element of the same array.
+/// Marks a frame's trail start as an offset into the scanner's trails
+/// rather than into the arena (a value's trail taken as it is).
+const IN_SCAN: u32 = 1 << 31;
+
+/// Merges a frame's trail (in the arena, or in `scanned` when marked
+/// [`IN_SCAN`]) with a value's trail into the arena; `None` when they
+/// disagree on an element of the same array.
 fn merge_trails(
     arena: &mut Vec<TrailStep>,
+    scanned: &[TrailStep],
     start: u32,
     len: u32,
     own: &[TrailStep],
 ) -> Option<(u32, u32)> {
     let out_start = arena.len();
-    let mut i = start as usize;
-    let end = (start + len) as usize;
+    let in_scan = start & IN_SCAN != 0;
+    let mut i = (start & !IN_SCAN) as usize;
+    let end = i + len as usize;
+    let frame_step = |arena: &[TrailStep], i: usize| if in_scan { scanned[i] } else { arena[i] };
     let mut j = 0;
     while i < end || j < own.len() {
-        let step = if j == own.len() || (i < end && arena[i].0 < own[j].0) {
+        let step = if j == own.len() || (i < end && frame_step(arena, i).0 < own[j].0) {
             i += 1;
-            arena[i - 1]
-        } else if i == end || own[j].0 < arena[i].0 {
+            frame_step(arena, i - 1)
+        } else if i == end || own[j].0 < frame_step(arena, i).0 {
             j += 1;
             own[j - 1]
         } else {
-            if arena[i].1 != own[j].1 {
+            if frame_step(arena, i).1 != own[j].1 {
                 arena.truncate(out_start);
                 return None;
             }
@@ -615,12 +632,20 @@ mod tests {
     #[test]
     fn trails_merge_or_conflict() {
         let mut arena = vec![(0, 1), (3, 2)];
-        let merged = merge_trails(&mut arena, 0, 2, &[(1, 0), (3, 2)]).unwrap();
+        let merged = merge_trails(&mut arena, &[], 0, 2, &[(1, 0), (3, 2)]).unwrap();
         assert_eq!(
             &arena[merged.0 as usize..][..merged.1 as usize],
             &[(0, 1), (1, 0), (3, 2)]
         );
-        assert!(merge_trails(&mut arena, 0, 2, &[(0, 2)]).is_none());
+        assert!(merge_trails(&mut arena, &[], 0, 2, &[(0, 2)]).is_none());
         assert_eq!(arena.len(), 5);
+        // A frame trail still among the scanner's trails.
+        let scanned = [(9, 9), (0, 1), (3, 2)];
+        let merged = merge_trails(&mut arena, &scanned, 1 | IN_SCAN, 2, &[(1, 0)]).unwrap();
+        assert_eq!(
+            &arena[merged.0 as usize..][..merged.1 as usize],
+            &[(0, 1), (1, 0), (3, 2)]
+        );
+        assert!(merge_trails(&mut arena, &scanned, 1 | IN_SCAN, 2, &[(3, 1)]).is_none());
     }
 }
