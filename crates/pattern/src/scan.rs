@@ -803,7 +803,8 @@ impl<'a> Scanner<'a, '_, '_> {
     }
 
     /// A number, checked against the JSON grammar in one pass: its lexeme
-    /// span and its parts (for encoding without parsing it again).
+    /// span and its parts (with `SIGNIFICAND`, including the digits' value
+    /// for [`number::approximate`]).
     #[inline(always)]
     fn number<const SIGNIFICAND: bool>(&mut self) -> Result<(Span, number::Parts<'a>), EventError> {
         let src: &'a [u8] = self.src;
