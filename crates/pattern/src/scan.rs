@@ -80,6 +80,22 @@ struct Edge {
     tail: u64,
     key: Box<[u8]>,
     node: u32,
+    /// A key of at most seven plain bytes followed by its closing quote,
+    /// packed, with the mask of the bytes it covers; `(u64::MAX, 0)` (never
+    /// equal) for other keys. An event's next eight bytes equal to it under
+    /// the mask are this key, whole.
+    quoted: (u64, u64),
+}
+
+/// [`Edge::quoted`] for `key`.
+fn pack_quoted(key: &[u8]) -> (u64, u64) {
+    let plain = key.iter().all(|&b| b >= 0x20 && b != b'"' && b != b'\\');
+    if key.len() < 8 && plain {
+        let mask = u64::MAX >> (8 * (7 - key.len()));
+        (pack_short(key) | u64::from(b'"') << (8 * key.len()), mask)
+    } else {
+        (u64::MAX, 0)
+    }
 }
 
 /// The last eight bytes of a key (zero-padded when shorter).
@@ -115,6 +131,8 @@ struct PathNode {
     big: Option<HashMap<Box<[u8]>, u32, BuildHasherDefault<KeyHasher>>>,
     field: u32,
     has_children: bool,
+    /// Some edge in `small` has an [`Edge::quoted`] form.
+    quoted_edges: bool,
     /// The node of the path without its last segment (`NIL` for the root).
     parent: u32,
     /// Distinct one-segment children: early exit counts them down.
@@ -130,6 +148,7 @@ impl PathNode {
             big: None,
             field: NIL,
             has_children: false,
+            quoted_edges: false,
             parent: NIL,
             children: 0,
             gate: NIL,
@@ -175,6 +194,7 @@ impl PathTrie {
                 len: key.len(),
                 head: pack_head(&key),
                 tail: pack_tail(&key),
+                quoted: pack_quoted(&key),
                 key: key.into_boxed_slice(),
                 node: to,
             });
@@ -184,6 +204,7 @@ impl PathTrie {
             if node.small.len() > SMALL_CHILDREN {
                 node.big = Some(node.small.drain(..).map(|e| (e.key, e.node)).collect());
             }
+            node.quoted_edges = node.small.iter().any(|e| e.quoted.1 != 0);
         }
         for i in 1..nodes.len() {
             let parent = nodes[i].parent as usize;
@@ -218,6 +239,24 @@ impl PathTrie {
             }
             _ => self.child(node, key),
         }
+    }
+
+    /// Whether [`PathTrie::quoted_child`] can find anything under `node`.
+    #[inline]
+    fn has_quoted_edges(&self, node: u32) -> bool {
+        self.nodes[node as usize].quoted_edges
+    }
+
+    /// The child whose short key and closing quote are the first bytes of
+    /// `word` (the eight event bytes after a key's opening quote), with the
+    /// key's length.
+    #[inline]
+    fn quoted_child(&self, node: u32, word: u64) -> Option<(u32, usize)> {
+        self.nodes[node as usize]
+            .small
+            .iter()
+            .find(|e| word & e.quoted.1 == e.quoted.0)
+            .map(|e| (e.node, e.len))
     }
 
     #[inline]
@@ -559,6 +598,16 @@ impl<'a> Scanner<'a, '_, '_> {
     /// Reads a key (after its opening quote) and looks it up under `node`.
     fn key_child(&mut self, node: u32) -> Result<Option<u32>, EventError> {
         let start = self.pos;
+        if self.trie.has_quoted_edges(node)
+            && let Some(chunk) = self.src.get(start..start + 8)
+        {
+            let mut bytes = [0u8; 8];
+            bytes.copy_from_slice(chunk);
+            if let Some((child, len)) = self.trie.quoted_child(node, u64::from_le_bytes(bytes)) {
+                self.pos = start + len + 1;
+                return Ok(Some(child));
+            }
+        }
         let rest = &self.src[start..];
         match self.string_stop(rest) {
             Some(i) if rest[i] == b'"' => {
@@ -1084,6 +1133,38 @@ mod tests {
         )
         .unwrap();
         assert!(none.is_empty());
+    }
+
+    #[test]
+    fn short_keys_match_only_whole() {
+        // Keys of up to seven bytes are matched with the closing quote in
+        // one word: a longer key, an escaped quote or a key at the very end
+        // of the event must not be mistaken for them.
+        let paths = ["a", "xy", "seven77", "eight888"];
+        for validate in [true, false] {
+            let got = fields(
+                &paths,
+                r#"{"ab":1,"a\"":2,"xyz":3,"x":4,"seven777":5,"eight88":6,"a":7,"xy":8,"seven77":9,"eight888":10,"a\u0062":11}"#,
+                validate,
+            )
+            .unwrap();
+            let texts: Vec<(u32, String)> = got.into_iter().map(|(f, t, _)| (f, t)).collect();
+            assert_eq!(
+                texts,
+                [(0, "7"), (1, "8"), (2, "9"), (3, "10")].map(|(f, t)| (f, t.to_string())),
+                "validate: {validate}"
+            );
+            let tail = fields(&paths, r#"{"xy":1}"#, validate).unwrap();
+            assert_eq!(tail.len(), 1, "validate: {validate}");
+        }
+        // A raw control byte right after a short key's bytes is not a match
+        // and, when validating, an error.
+        assert!(fields(&paths, "{\"a\u{1}\":1, \"b\": 2}", true).is_err());
+        assert!(
+            fields(&paths, "{\"a\u{1}\":1, \"b\": 2}", false)
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]
