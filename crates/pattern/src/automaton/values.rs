@@ -246,6 +246,7 @@ impl ByteTrie {
         self.nodes[node].targets.push(target);
     }
 
+    #[inline]
     fn is_empty(&self) -> bool {
         self.nodes.len() == 1 && self.nodes[0].targets.is_empty()
     }
@@ -707,16 +708,25 @@ impl ValueIndex {
         if let Some(t) = self.strings.get(value) {
             append(out, t);
         }
-        self.prefixes.collect(value.iter().copied(), out);
-        self.suffixes.collect(value.iter().rev().copied(), out);
+        // Most transitions have few kinds of test: empty tries cost a check.
+        if !self.prefixes.is_empty() {
+            self.prefixes.collect(value.iter().copied(), out);
+        }
+        if !self.suffixes.is_empty() {
+            self.suffixes.collect(value.iter().rev().copied(), out);
+        }
         if self.needs_fold {
             text::fold_into(value, &mut buffers.folded);
             let folded = &buffers.folded;
             if let Some(t) = self.ignore_case.get(folded.as_slice()) {
                 append(out, t);
             }
-            self.prefixes_ci.collect(folded.iter().copied(), out);
-            self.suffixes_ci.collect(folded.iter().rev().copied(), out);
+            if !self.prefixes_ci.is_empty() {
+                self.prefixes_ci.collect(folded.iter().copied(), out);
+            }
+            if !self.suffixes_ci.is_empty() {
+                self.suffixes_ci.collect(folded.iter().rev().copied(), out);
+            }
         }
         if !self.wildcards.is_empty() {
             self.wildcards.lookup(value, &mut buffers.candidates, out);
