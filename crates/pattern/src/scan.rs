@@ -21,7 +21,7 @@ use crate::blocks;
 use crate::error::EventError;
 use crate::json;
 use crate::number;
-use crate::swar::{find_quote_or_backslash, find_string_stop};
+use crate::swar::{find_quote_or_backslash, find_string_stop, string_stops};
 
 /// "No value" in linked lists and "no field" on trie nodes.
 pub(crate) const NIL: u32 = u32::MAX;
@@ -80,22 +80,6 @@ struct Edge {
     tail: u64,
     key: Box<[u8]>,
     node: u32,
-    /// A key of at most seven plain bytes followed by its closing quote,
-    /// packed, with the mask of the bytes it covers; `(u64::MAX, 0)` (never
-    /// equal) for other keys. An event's next eight bytes equal to it under
-    /// the mask are this key, whole.
-    quoted: (u64, u64),
-}
-
-/// [`Edge::quoted`] for `key`.
-fn pack_quoted(key: &[u8]) -> (u64, u64) {
-    let plain = key.iter().all(|&b| b >= 0x20 && b != b'"' && b != b'\\');
-    if key.len() < 8 && plain {
-        let mask = u64::MAX >> (8 * (7 - key.len()));
-        (pack_short(key) | u64::from(b'"') << (8 * key.len()), mask)
-    } else {
-        (u64::MAX, 0)
-    }
 }
 
 /// The last eight bytes of a key (zero-padded when shorter).
@@ -131,8 +115,6 @@ struct PathNode {
     big: Option<HashMap<Box<[u8]>, u32, BuildHasherDefault<KeyHasher>>>,
     field: u32,
     has_children: bool,
-    /// Some edge in `small` has an [`Edge::quoted`] form.
-    quoted_edges: bool,
     /// The node of the path without its last segment (`NIL` for the root).
     parent: u32,
     /// Distinct one-segment children: early exit counts them down.
@@ -148,7 +130,6 @@ impl PathNode {
             big: None,
             field: NIL,
             has_children: false,
-            quoted_edges: false,
             parent: NIL,
             children: 0,
             gate: NIL,
@@ -194,7 +175,6 @@ impl PathTrie {
                 len: key.len(),
                 head: pack_head(&key),
                 tail: pack_tail(&key),
-                quoted: pack_quoted(&key),
                 key: key.into_boxed_slice(),
                 node: to,
             });
@@ -204,7 +184,6 @@ impl PathTrie {
             if node.small.len() > SMALL_CHILDREN {
                 node.big = Some(node.small.drain(..).map(|e| (e.key, e.node)).collect());
             }
-            node.quoted_edges = node.small.iter().any(|e| e.quoted.1 != 0);
         }
         for i in 1..nodes.len() {
             let parent = nodes[i].parent as usize;
@@ -241,22 +220,18 @@ impl PathTrie {
         }
     }
 
-    /// Whether [`PathTrie::quoted_child`] can find anything under `node`.
+    /// [`PathTrie::child`] for a key of fewer than eight bytes, given as its
+    /// length and packed bytes.
     #[inline]
-    fn has_quoted_edges(&self, node: u32) -> bool {
-        self.nodes[node as usize].quoted_edges
-    }
-
-    /// The child whose short key and closing quote are the first bytes of
-    /// `word` (the eight event bytes after a key's opening quote), with the
-    /// key's length.
-    #[inline]
-    fn quoted_child(&self, node: u32, word: u64) -> Option<(u32, usize)> {
-        self.nodes[node as usize]
-            .small
+    fn child_short(&self, node: u32, len: usize, head: u64) -> Option<u32> {
+        let node = &self.nodes[node as usize];
+        if node.big.is_some() {
+            return None;
+        }
+        node.small
             .iter()
-            .find(|e| word & e.quoted.1 == e.quoted.0)
-            .map(|e| (e.node, e.len))
+            .find(|e| e.head == head && e.len == len)
+            .map(|e| e.node)
     }
 
     #[inline]
@@ -598,14 +573,28 @@ impl<'a> Scanner<'a, '_, '_> {
     /// Reads a key (after its opening quote) and looks it up under `node`.
     fn key_child(&mut self, node: u32) -> Result<Option<u32>, EventError> {
         let start = self.pos;
-        if self.trie.has_quoted_edges(node)
-            && let Some(chunk) = self.src.get(start..start + 8)
-        {
+        // Most keys are short: when the closing quote is among the next
+        // eight bytes, one load finds it and is the key's packed head.
+        if let Some(chunk) = self.src.get(start..start + 8) {
             let mut bytes = [0u8; 8];
             bytes.copy_from_slice(chunk);
-            if let Some((child, len)) = self.trie.quoted_child(node, u64::from_le_bytes(bytes)) {
-                self.pos = start + len + 1;
-                return Ok(Some(child));
+            let word = u64::from_le_bytes(bytes);
+            let stops = if self.validate {
+                string_stops::<true>(word)
+            } else {
+                string_stops::<false>(word)
+            };
+            if stops != 0 {
+                let len = (stops.trailing_zeros() / 8) as usize;
+                if bytes[len] == b'"' {
+                    self.pos = start + len + 1;
+                    let head = word & ((1u64 << (8 * len)) - 1);
+                    if self.trie.nodes[node as usize].big.is_none() {
+                        return Ok(self.trie.child_short(node, len, head));
+                    }
+                    let key = &self.src[start..start + len];
+                    return Ok(self.trie.child_packed(node, key, head));
+                }
             }
         }
         let rest = &self.src[start..];

@@ -25,6 +25,18 @@ fn word(s: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(bytes)
 }
 
+/// Flags (high bit) the `"` and `\\` bytes of the eight bytes `w` and,
+/// with `CONTROLS`, the bytes below a space; only the lowest flag is exact.
+#[inline(always)]
+pub(crate) fn string_stops<const CONTROLS: bool>(w: u64) -> u64 {
+    let m = zero_bytes(w ^ (ONES * u64::from(b'"'))) | zero_bytes(w ^ (ONES * u64::from(b'\\')));
+    if CONTROLS {
+        m | bytes_below(w, 0x20)
+    } else {
+        m
+    }
+}
+
 /// Index of the first `"`, `\` or control character in `s`, or `s.len()`.
 #[inline]
 pub(crate) fn find_string_stop(s: &[u8]) -> usize {
