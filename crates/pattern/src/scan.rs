@@ -199,50 +199,18 @@ impl PathTrie {
         }
     }
 
+    /// The child of `node` under the event key `key`.
     #[inline]
     fn child(&self, node: u32, key: &[u8]) -> Option<u32> {
-        self.child_packed(node, key, pack_head(key))
-    }
-
-    /// [`PathTrie::child`] for a key followed by at least eight more bytes
-    /// of `src` (its closing quote and beyond), so that its head is one load.
-    #[inline]
-    fn child_in(&self, node: u32, src: &[u8], start: usize, end: usize) -> Option<u32> {
-        let key = &src[start..end];
-        match src.get(start..start + 8) {
-            Some(word) if key.len() < 8 => {
-                let mut bytes = [0u8; 8];
-                bytes.copy_from_slice(word);
-                let head = u64::from_le_bytes(bytes) & ((1u64 << (8 * key.len())) - 1);
-                self.child_packed(node, key, head)
-            }
-            _ => self.child(node, key),
+        if key.len() < 8 {
+            return self.child_short(node, key, pack_short(key));
         }
-    }
-
-    /// [`PathTrie::child`] for a key of fewer than eight bytes, given as its
-    /// length and packed bytes.
-    #[inline]
-    fn child_short(&self, node: u32, len: usize, head: u64) -> Option<u32> {
-        let node = &self.nodes[node as usize];
-        if node.big.is_some() {
-            return None;
-        }
-        node.small
-            .iter()
-            .find(|e| e.head == head && e.len == len)
-            .map(|e| e.node)
-    }
-
-    #[inline]
-    fn child_packed(&self, node: u32, key: &[u8], head: u64) -> Option<u32> {
         let node = &self.nodes[node as usize];
         if let Some(big) = &node.big {
             return big.get(key).copied();
         }
-        // Keys of up to 16 bytes are compared as two words; a key shorter
-        // than eight bytes is all head (its tail is the same word).
-        let tail = if key.len() < 8 { head } else { pack_tail(key) };
+        // Keys of up to 16 bytes are compared as two words.
+        let (head, tail) = (pack_head(key), pack_tail(key));
         node.small
             .iter()
             .find(|e| {
@@ -251,6 +219,20 @@ impl PathTrie {
                     && e.tail == tail
                     && (key.len() <= 16 || e.key.as_ref() == key)
             })
+            .map(|e| e.node)
+    }
+
+    /// [`PathTrie::child`] for a key of fewer than eight bytes with its
+    /// bytes already packed (`head`): length and head decide.
+    #[inline]
+    fn child_short(&self, node: u32, key: &[u8], head: u64) -> Option<u32> {
+        let node = &self.nodes[node as usize];
+        if let Some(big) = &node.big {
+            return big.get(key).copied();
+        }
+        node.small
+            .iter()
+            .find(|e| e.head == head && e.len == key.len())
             .map(|e| e.node)
     }
 
@@ -589,11 +571,8 @@ impl<'a> Scanner<'a, '_, '_> {
                 if bytes[len] == b'"' {
                     self.pos = start + len + 1;
                     let head = word & ((1u64 << (8 * len)) - 1);
-                    if self.trie.nodes[node as usize].big.is_none() {
-                        return Ok(self.trie.child_short(node, len, head));
-                    }
                     let key = &self.src[start..start + len];
-                    return Ok(self.trie.child_packed(node, key, head));
+                    return Ok(self.trie.child_short(node, key, head));
                 }
             }
         }
@@ -601,7 +580,7 @@ impl<'a> Scanner<'a, '_, '_> {
         match self.string_stop(rest) {
             Some(i) if rest[i] == b'"' => {
                 self.pos = start + i + 1;
-                Ok(self.trie.child_in(node, self.src, start, start + i))
+                Ok(self.trie.child(node, &self.src[start..start + i]))
             }
             Some(i) if rest[i] < 0x20 => {
                 self.pos = start + i;

@@ -42,10 +42,7 @@ pub(crate) fn string_stops<const CONTROLS: bool>(w: u64) -> u64 {
 pub(crate) fn find_string_stop(s: &[u8]) -> usize {
     let mut i = 0;
     while i + 8 <= s.len() {
-        let w = word(s, i);
-        let m = zero_bytes(w ^ (ONES * u64::from(b'"')))
-            | zero_bytes(w ^ (ONES * u64::from(b'\\')))
-            | bytes_below(w, 0x20);
+        let m = string_stops::<true>(word(s, i));
         if m != 0 {
             return i + (m.trailing_zeros() / 8) as usize;
         }
@@ -128,9 +125,7 @@ fn eight_digits(digits: u64) -> u64 {
 pub(crate) fn find_quote_or_backslash(s: &[u8]) -> usize {
     let mut i = 0;
     while i + 8 <= s.len() {
-        let w = word(s, i);
-        let m =
-            zero_bytes(w ^ (ONES * u64::from(b'"'))) | zero_bytes(w ^ (ONES * u64::from(b'\\')));
+        let m = string_stops::<false>(word(s, i));
         if m != 0 {
             return i + (m.trailing_zeros() / 8) as usize;
         }

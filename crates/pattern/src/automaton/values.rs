@@ -171,20 +171,12 @@ impl WildcardIndex {
         self.trailing
             .collect(value.iter().rev().copied(), candidates);
         if let Some(inner) = &self.inner {
-            // An inner part may occur several times: each wildcard once.
-            let filed_once = candidates.len();
             for found in inner.find_overlapping_iter(value) {
                 append(candidates, &self.by_inner[found.pattern().as_usize()]);
             }
-            candidates[filed_once..].sort_unstable();
-            let mut kept = filed_once;
-            for i in filed_once..candidates.len() {
-                if i == filed_once || candidates[i] != candidates[i - 1] {
-                    candidates[kept] = candidates[i];
-                    kept += 1;
-                }
-            }
-            candidates.truncate(kept);
+            // An inner part may occur several times: each wildcard once.
+            candidates.sort_unstable();
+            candidates.dedup();
         }
         for &id in candidates.iter() {
             let (wildcard, target) = &self.wildcards[id as usize];
