@@ -166,8 +166,9 @@ fn bench_sets(c: &mut Criterion) {
 }
 
 /// The scanner alone: a rule on a field no event has, so the whole event is
-/// read (validated) and nothing is recorded; against serde_json's
-/// validate-and-skip on the same bytes.
+/// read (validated) and nothing is recorded; against the validate-and-skip
+/// of serde_json and sonic-rs (`IgnoredAny`) and simd-json (building its
+/// tape, on a copy: it parses in place) on the same bytes.
 fn bench_scan(c: &mut Criterion) {
     let corpus = citylots(20_000);
     let timed = &corpus.events[..corpus.events.len().min(20_000)];
@@ -176,12 +177,21 @@ fn bench_scan(c: &mut Criterion) {
         .expect("valid");
     let mut cache = matcher.create_cache();
     let mut hits = MatchSet::new(1);
+    let mut copy = Vec::new();
+    let mut tape_buffers = simd_json::Buffers::default();
+    let mut simd_json_accepts = |event: &[u8]| {
+        copy.clear();
+        copy.extend_from_slice(event);
+        simd_json::to_tape_with_buffers(&mut copy, &mut tape_buffers).is_ok()
+    };
     for event in timed {
         matcher
             .matches_with(&mut cache, event, &mut hits)
             .expect("valid event");
         assert!(hits.is_empty());
         serde_json::from_slice::<serde::de::IgnoredAny>(event).expect("valid event");
+        sonic_rs::from_slice::<serde::de::IgnoredAny>(event).expect("valid event");
+        assert!(simd_json_accepts(event), "valid event");
     }
     let mut group = c.benchmark_group("scan/validate-whole-event");
     group.throughput(Throughput::Bytes(
@@ -204,6 +214,17 @@ fn bench_scan(c: &mut Criterion) {
                 .filter(|e| serde_json::from_slice::<serde::de::IgnoredAny>(e).is_ok())
                 .count()
         })
+    });
+    group.bench_function("sonic-rs-ignored-any", |b| {
+        b.iter(|| {
+            timed
+                .iter()
+                .filter(|e| sonic_rs::from_slice::<serde::de::IgnoredAny>(e).is_ok())
+                .count()
+        })
+    });
+    group.bench_function("simd-json-tape", |b| {
+        b.iter(|| timed.iter().filter(|e| simd_json_accepts(e)).count())
     });
     group.finish();
 }
