@@ -137,8 +137,8 @@ struct Blocks<'a> {
     escaped_carry: u64,
     /// 1 when the previous block ended inside a scalar run.
     scalar_carry: u64,
-    /// Whether blocks are classified with 32-byte vectors.
-    wide: bool,
+    /// Present when blocks are classified with 32-byte vectors.
+    avx2: Option<avx2::Avx2>,
 }
 
 impl<'a> Blocks<'a> {
@@ -149,7 +149,7 @@ impl<'a> Blocks<'a> {
             in_string: 0,
             escaped_carry: 0,
             scalar_carry: 0,
-            wide: avx2::available(),
+            avx2: avx2::Avx2::detect(),
         }
     }
 
@@ -168,10 +168,9 @@ impl<'a> Blocks<'a> {
                 &padded
             }
         };
-        let classes = if self.wide {
-            avx2::classify::<FULL>(chunk)
-        } else {
-            classify::<FULL>(chunk)
+        let classes = match self.avx2 {
+            Some(avx2) => avx2.classify::<FULL>(chunk),
+            None => classify::<FULL>(chunk),
         };
         self.at = start + BLOCK;
         let escaped = self.escaped(classes.backslash);
@@ -558,32 +557,39 @@ fn scalar_ok_by_bytes(rest: &[u8]) -> bool {
 mod avx2 {
     use super::{BLOCK, Classes};
 
-    /// Whether this processor has AVX2 (detected once, then cached).
-    #[cfg(target_arch = "x86_64")]
-    pub(super) fn available() -> bool {
-        std::arch::is_x86_feature_detected!("avx2")
-    }
+    /// Proof that the running processor has AVX2: only [`Avx2::detect`]
+    /// makes one.
+    #[derive(Clone, Copy)]
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    pub(super) struct Avx2(());
 
-    #[cfg(not(target_arch = "x86_64"))]
-    pub(super) fn available() -> bool {
-        false
-    }
+    impl Avx2 {
+        /// `Some` when this processor has AVX2 (detected once, then cached).
+        #[cfg(target_arch = "x86_64")]
+        pub(super) fn detect() -> Option<Avx2> {
+            std::arch::is_x86_feature_detected!("avx2").then_some(Avx2(()))
+        }
 
-    /// [`super::classify`] with AVX2; only called when [`available`].
-    #[cfg(target_arch = "x86_64")]
-    #[inline(always)]
-    #[allow(unsafe_code)]
-    pub(super) fn classify<const FULL: bool>(chunk: &[u8; BLOCK]) -> Classes {
-        debug_assert!(available());
-        // SAFETY: `Blocks` takes this path only when `available()` found
-        // AVX2 on the running processor, which is all `classify_avx2`
-        // requires; it touches nothing but `chunk`.
-        unsafe { classify_avx2::<FULL>(chunk) }
-    }
+        #[cfg(not(target_arch = "x86_64"))]
+        pub(super) fn detect() -> Option<Avx2> {
+            None
+        }
 
-    #[cfg(not(target_arch = "x86_64"))]
-    pub(super) fn classify<const FULL: bool>(chunk: &[u8; BLOCK]) -> Classes {
-        super::classify::<FULL>(chunk)
+        /// [`super::classify`] with AVX2.
+        #[cfg(target_arch = "x86_64")]
+        #[inline(always)]
+        #[allow(unsafe_code)]
+        pub(super) fn classify<const FULL: bool>(self, chunk: &[u8; BLOCK]) -> Classes {
+            // SAFETY: an `Avx2` exists only when `detect` found AVX2 on the
+            // running processor, which is all `classify_avx2` requires; it
+            // reads nothing but `chunk`.
+            unsafe { classify_avx2::<FULL>(chunk) }
+        }
+
+        #[cfg(not(target_arch = "x86_64"))]
+        pub(super) fn classify<const FULL: bool>(self, chunk: &[u8; BLOCK]) -> Classes {
+            super::classify::<FULL>(chunk)
+        }
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -745,9 +751,9 @@ mod tests {
     fn both_classifiers_agree() {
         use proptest::prelude::*;
         use proptest::test_runner::{Config, TestRunner};
-        if !avx2::available() {
+        let Some(avx2) = avx2::Avx2::detect() else {
             return;
-        }
+        };
         let byte = prop_oneof![
             prop::sample::select(b"{}[]:,\" \\0123456789.-+eE\t\n\r\x01\x1f\x7fxz".to_vec()),
             any::<u8>(),
@@ -762,8 +768,8 @@ mod tests {
         runner
             .run(&block, |bytes| {
                 let chunk: &[u8; BLOCK] = bytes.as_slice().try_into().expect("64 bytes");
-                prop_assert_eq!(avx2::classify::<true>(chunk), classify::<true>(chunk));
-                prop_assert_eq!(avx2::classify::<false>(chunk), classify::<false>(chunk));
+                prop_assert_eq!(avx2.classify::<true>(chunk), classify::<true>(chunk));
+                prop_assert_eq!(avx2.classify::<false>(chunk), classify::<false>(chunk));
                 Ok(())
             })
             .expect("the classifiers agree");
