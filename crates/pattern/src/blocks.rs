@@ -20,6 +20,8 @@ use wide::u8x16;
 use crate::json;
 use crate::number;
 
+mod avx512;
+
 /// Bytes per block.
 const BLOCK: usize = 64;
 
@@ -214,29 +216,36 @@ impl<'a> Blocks<'a> {
         })
     }
 
-    /// Bytes escaped by a backslash; resolves runs of backslashes in order,
-    /// which is rare enough for a loop.
     #[inline(always)]
     fn escaped(&mut self, backslash: u64) -> u64 {
-        if backslash == 0 && self.escaped_carry == 0 {
-            return 0;
-        }
-        let mut escaped = self.escaped_carry;
-        self.escaped_carry = 0;
-        let mut rest = backslash;
-        while rest != 0 {
-            let i = rest.trailing_zeros();
-            rest &= rest - 1;
-            if escaped & (1 << i) == 0 {
-                if i == 63 {
-                    self.escaped_carry = 1;
-                } else {
-                    escaped |= 1 << (i + 1);
-                }
+        escaped_bytes(backslash, &mut self.escaped_carry)
+    }
+}
+
+/// Bytes escaped by a backslash, given the block's backslashes and `carry`
+/// (1 when the previous block ended with an escaping backslash; updated for
+/// the next block). Runs of backslashes are resolved in order, which is
+/// rare enough for a loop.
+#[inline(always)]
+fn escaped_bytes(backslash: u64, carry: &mut u64) -> u64 {
+    if backslash == 0 && *carry == 0 {
+        return 0;
+    }
+    let mut escaped = *carry;
+    *carry = 0;
+    let mut rest = backslash;
+    while rest != 0 {
+        let i = rest.trailing_zeros();
+        rest &= rest - 1;
+        if escaped & (1 << i) == 0 {
+            if i == 63 {
+                *carry = 1;
+            } else {
+                escaped |= 1 << (i + 1);
             }
         }
-        escaped
     }
+    escaped
 }
 
 /// The length of the prefix of `src` made of whole 64-byte blocks of ASCII
@@ -418,6 +427,16 @@ impl OpenContainers {
 /// `\u` escape, or nests deeper than 64 levels (both left to the
 /// byte-by-byte path).
 pub(crate) fn validate_container(src: &[u8], start: usize, depth_limit: usize) -> Option<usize> {
+    match avx512::Avx512::detect() {
+        Some(avx512) if matches!(src.get(start), Some(b'{' | b'[')) => {
+            avx512.validate_container(src, start, depth_limit)
+        }
+        _ => validate_by_tokens(src, start, depth_limit),
+    }
+}
+
+/// [`validate_container`] by walking every token: on any processor.
+fn validate_by_tokens(src: &[u8], start: usize, depth_limit: usize) -> Option<usize> {
     let depth_limit = depth_limit.min(64);
     // The containers entered: one bit each, set for an object, innermost
     // lowest.
@@ -859,8 +878,83 @@ mod tests {
             }
         }
 
+        /// A number as JSON writes it, now and then with a fault.
+        fn number() -> impl Strategy<Value = String> {
+            prop_oneof![
+                4 => any::<f64>().prop_map(|f| f.to_string()),
+                2 => (-200.0f64..200.0).prop_map(|f| f.to_string()),
+                1 => Just("0".to_string()),
+                1 => "-?(0|[1-9][0-9]{0,20})(\\.[0-9]{1,17})?([eE][+-]?[0-9]{1,3})?",
+                1 => "[-0-9.eE+]{1,25}",
+            ]
+        }
+
+        /// Arrays of small objects of numbers (the shape of GeoJSON
+        /// coordinates), long enough to span many blocks, maybe edited once or
+        /// twice, after a prefix that moves them against the block grid.
+        fn long_input() -> impl Strategy<Value = (Vec<u8>, usize)> {
+            let ws = prop_oneof![Just(""), Just(" "), Just("\n  ")];
+            let point = (number(), number(), number(), "[xyz\\\"]{1,3}", ws.clone()).prop_map(
+                |(x, y, z, key, w)| format!(r#"{{{w}"{key}":{w}{x},{w}"y":{w}{y}, "z": {z}{w}}}"#),
+            );
+            let ring = (prop::collection::vec(point, 1..12), ws.clone())
+                .prop_map(|(points, w)| format!("[{w}{}{w}]", points.join(&format!(",{w}"))));
+            let shape = prop::collection::vec(ring, 1..4).prop_map(|rings| {
+                format!(
+                    r#"{{"type": "Polygon", "coordinates": [{}]}}"#,
+                    rings.join(", ")
+                )
+            });
+            let byte = prop::sample::select(b"{}[]:,\" \\0123456789.-+eEtn\t\n\x01".to_vec());
+            let edit = (any::<prop::sample::Index>(), byte, 0..3u8);
+            (shape, prop::collection::vec(edit, 0..3), 0..70usize).prop_map(
+                |(text, edits, shift)| {
+                    let mut bytes = text.into_bytes();
+                    for (at, byte, kind) in edits {
+                        let i = 1 + at.index(bytes.len() - 1);
+                        match kind {
+                            0 => bytes[i] = byte,
+                            1 => bytes.insert(i, byte),
+                            _ => {
+                                bytes.remove(i);
+                            }
+                        }
+                    }
+                    let mut src = vec![b' '; shift];
+                    src.extend_from_slice(&bytes);
+                    src.extend_from_slice(b" ,1]");
+                    (src, shift)
+                },
+            )
+        }
+
         proptest! {
             #![proptest_config(ProptestConfig::with_cases(2000))]
+
+            /// The AVX-512 checker and the token walk give the same answer
+            /// (where the processor has AVX-512; elsewhere there is nothing
+            /// to compare), on every depth limit.
+            #[test]
+            fn both_grammar_checkers_agree(
+                (bytes, start) in prop_oneof![input().prop_map(|b| (b, 0)), long_input()],
+                depth_limit in 0..70usize,
+            ) {
+                if let Some(avx512) = super::super::avx512::Avx512::detect() {
+                    prop_assert_eq!(
+                        avx512.validate_container(&bytes, start, depth_limit),
+                        super::super::validate_by_tokens(&bytes, start, depth_limit),
+                        "{}",
+                        String::from_utf8_lossy(&bytes)
+                    );
+                }
+            }
+
+            /// Long valid documents are accepted whole.
+            #[test]
+            fn long_documents_agree_with_serde_json((bytes, start) in long_input()) {
+                let expected = serde_end(&bytes[start..]).map(|end| start + end);
+                prop_assert_eq!(validate_container(&bytes, start, 100), expected);
+            }
 
             /// The block path accepts exactly the containers serde_json
             /// accepts (it leaves those with `\u` escapes to the byte path),

@@ -43,8 +43,10 @@
 //!
 //! ## Features
 //!
-//! No optional features; no I/O; no async. `unsafe` is denied except for one
-//! call: the AVX2 block classifier, taken only when the processor has AVX2.
+//! No optional features; no I/O; no async. `unsafe` is denied except for two
+//! calls, each taken only when runtime detection found the instructions it
+//! needs: the AVX2 block classifier, and the AVX-512 grammar checker for
+//! objects and arrays no rule reads (validating mode).
 
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
