@@ -45,8 +45,9 @@
 //!
 //! No optional features; no I/O; no async. `unsafe` is denied except for two
 //! calls, each taken only when runtime detection found the instructions it
-//! needs: the AVX2 block classifier, and the AVX-512 grammar checker for
-//! objects and arrays no rule reads (validating mode).
+//! needs (the AVX2 block classifier, and the AVX-512 grammar checker for
+//! objects and arrays no rule reads, in validating mode), and the checker's
+//! 64-byte vector load from a 64-byte array.
 
 #![deny(missing_docs)]
 #![deny(unsafe_code)]

@@ -379,22 +379,16 @@ struct NumberMasks {
     zero: u64,
 }
 
-/// A 64-byte vector of `bytes`.
+/// The 64 bytes of `bytes` as a vector: one unaligned load (built from
+/// eight words instead, it takes five instructions, and the load starts
+/// each block's chain).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
+#[allow(unsafe_code)]
 fn vector(bytes: &[u8; 64]) -> __m512i {
-    let (words, _) = bytes.as_chunks::<8>();
-    let word = |i: usize| i64::from_le_bytes(words[i]);
-    _mm512_set_epi64(
-        word(7),
-        word(6),
-        word(5),
-        word(4),
-        word(3),
-        word(2),
-        word(1),
-        word(0),
-    )
+    // SAFETY: the load reads 64 bytes, with no alignment required, from a
+    // reference to exactly 64 bytes.
+    unsafe { _mm512_loadu_si512(bytes.as_ptr().cast()) }
 }
 
 /// See [`Avx512::validate_container`].
