@@ -347,16 +347,16 @@ fn scalar_faults(
         by_bytes |= 1 << run_start;
         rest &= !run;
     }
+    // These runs hold only digits, `-` and `.`, so a number is right when:
+    // a `-` starts the run and a digit follows it; a `.` has a digit on
+    // each side, and no second `.` ends the digits after it; a `0` that
+    // starts the integer part is not followed by a digit. (A run that starts
+    // or ends with a `.` or ends with a `-` breaks one of these.)
     let numbers = own & !mixed;
     let starts = starts & numbers;
-    let ends = numbers & !(scalar >> 1);
-    let mut faults = minus & !starts;
-    faults |= minus & !(digits >> 1);
-    faults |= dot & !(digits << 1);
-    faults |= dot & !(digits >> 1);
+    let mut faults = minus & !(starts & digits >> 1);
+    faults |= dot & !(digits << 1 & digits >> 1);
     faults |= digits.wrapping_add(dot << 1 & digits) & dot;
-    faults |= starts & !(digits | minus);
-    faults |= ends & !digits;
     let integer_starts = (starts & digits) | (starts & minus) << 1;
     faults |= (integer_starts & zero) << 1 & digits;
     faults &= numbers;
@@ -424,6 +424,8 @@ fn validate(src: &[u8], start: usize, depth_limit: usize) -> Option<usize> {
             Some(chunk) => chunk,
             None if rest.is_empty() => return None,
             None => {
+                // Only ever the last block (a block is cut short only when
+                // bytes follow it), so the padding is still all spaces.
                 padded[..rest.len()].copy_from_slice(rest);
                 &padded
             }
@@ -481,9 +483,10 @@ fn validate(src: &[u8], start: usize, depth_limit: usize) -> Option<usize> {
         let classes = _mm512_permutex2var_epi8(byte_class.0, v, byte_class.1);
         let classes = _mm512_mask_mov_epi8(classes, _mm512_movepi8_mask(v), splat(SCALAR));
         let mut ordered = _mm512_maskz_compress_epi8(tokens, classes);
+        // Bytes inside strings are not tokens, so they drop out here.
         let in_order = |bytes: u64| _pext_u64(bytes, tokens);
-        let opens = in_order(open & !in_str);
-        let brackets = in_order((open | close) & !in_str);
+        let opens = in_order(open);
+        let brackets = in_order(open | close);
         let braces = in_order(curly) & brackets;
         let commas = in_order(comma);
         let strings = in_order(string_starts);
