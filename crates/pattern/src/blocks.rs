@@ -160,16 +160,8 @@ impl<'a> Blocks<'a> {
     #[inline(always)]
     fn next<const FULL: bool>(&mut self) -> Option<Block> {
         let start = self.at;
-        let rest = self.src.get(start..)?;
         let mut padded = [b' '; BLOCK];
-        let chunk = match rest.first_chunk::<BLOCK>() {
-            Some(chunk) => chunk,
-            None if rest.is_empty() => return None,
-            None => {
-                padded[..rest.len()].copy_from_slice(rest);
-                &padded
-            }
-        };
+        let chunk = block_at(self.src, start, &mut padded)?;
         let classes = match self.avx2 {
             Some(avx2) => avx2.classify::<FULL>(chunk),
             None => classify::<FULL>(chunk),
@@ -219,6 +211,22 @@ impl<'a> Blocks<'a> {
     #[inline(always)]
     fn escaped(&mut self, backslash: u64) -> u64 {
         escaped_bytes(backslash, &mut self.escaped_carry)
+    }
+}
+
+/// The block of `src` at `at`: its 64 bytes, or, when fewer are left, those
+/// copied into `padded` (all spaces), which stands for the block; `None`
+/// past the end.
+#[inline(always)]
+fn block_at<'s>(src: &'s [u8], at: usize, padded: &'s mut [u8; BLOCK]) -> Option<&'s [u8; BLOCK]> {
+    let rest = src.get(at..)?;
+    match rest.first_chunk::<BLOCK>() {
+        Some(chunk) => Some(chunk),
+        None if rest.is_empty() => None,
+        None => {
+            padded[..rest.len()].copy_from_slice(rest);
+            Some(padded)
+        }
     }
 }
 

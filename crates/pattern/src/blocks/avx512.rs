@@ -25,7 +25,7 @@
 use std::arch::x86_64::*;
 
 #[cfg(target_arch = "x86_64")]
-use super::{BLOCK, bad_escapes, escaped_bytes, scalar_ok_by_bytes};
+use super::{BLOCK, bad_escapes, block_at, escaped_bytes, scalar_ok_by_bytes};
 
 /// Proof that the running processor has everything [`validate`] uses: only
 /// [`Avx512::detect`] makes one.
@@ -419,17 +419,9 @@ fn validate(src: &[u8], start: usize, depth_limit: usize) -> Option<usize> {
     let mut at = start;
     let mut padded = [b' '; BLOCK];
     loop {
-        let rest = src.get(at..)?;
-        let chunk = match rest.first_chunk::<BLOCK>() {
-            Some(chunk) => chunk,
-            None if rest.is_empty() => return None,
-            None => {
-                // Only ever the last block (a block is cut short only when
-                // bytes follow it), so the padding is still all spaces.
-                padded[..rest.len()].copy_from_slice(rest);
-                &padded
-            }
-        };
+        // A short block is only ever the last one (a block is cut short
+        // only when bytes follow it), so `padded` is still all spaces.
+        let chunk = block_at(src, at, &mut padded)?;
         let v = vector(chunk);
         let eq = |b: u8| _mm512_cmpeq_epi8_mask(v, splat(b));
 
