@@ -87,6 +87,23 @@ fn control_bytes(chunk: &[u8; BLOCK]) -> u64 {
         .fold(0, |m, (i, _)| m | 1 << i)
 }
 
+/// The control bytes of `chunk` (`controls`, one bit each) that make JSON
+/// invalid: those inside strings, and outside them all but tab, line feed
+/// and carriage return.
+#[inline(always)]
+fn misplaced_controls(chunk: &[u8; BLOCK], controls: u64, in_string: u64) -> u64 {
+    let mut bad = controls & in_string;
+    let mut outside = controls & !in_string;
+    while outside != 0 {
+        let i = outside.trailing_zeros() as usize;
+        outside &= outside - 1;
+        if !matches!(chunk[i], b'\t' | b'\n' | b'\r') {
+            bad |= 1 << i;
+        }
+    }
+    bad
+}
+
 /// Bit `i` set when any of bits `0..=i` of `x` is set an odd number of
 /// times: from an opening quote up to (not including) its closing quote.
 #[inline(always)]
@@ -184,16 +201,7 @@ impl<'a> Blocks<'a> {
         self.scalar_carry = scalar >> 63;
         let mut bad_controls = 0;
         if classes.any_control {
-            let controls = control_bytes(chunk);
-            bad_controls = controls & in_string;
-            let mut outside = controls & !in_string;
-            while outside != 0 {
-                let i = outside.trailing_zeros() as usize;
-                outside &= outside - 1;
-                if !matches!(chunk[i], b'\t' | b'\n' | b'\r') {
-                    bad_controls |= 1 << i;
-                }
-            }
+            bad_controls = misplaced_controls(chunk, control_bytes(chunk), in_string);
         }
         Some(Block {
             start,

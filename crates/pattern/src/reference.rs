@@ -231,7 +231,7 @@ pub(crate) fn pattern_matches(pattern: &Pattern, flat: &[FlatValue]) -> bool {
     pattern.subrules.iter().any(|s| subrule_matches(s, flat))
 }
 
-/// An error from [`matches`]: the pattern or the event was rejected.
+/// An error from [`matches()`]: the pattern or the event was rejected.
 ///
 /// ```
 /// use sluice_pattern::reference::{self, ReferenceError};

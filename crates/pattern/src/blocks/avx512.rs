@@ -20,26 +20,29 @@
 //!    other scalars (literals, exponents, stray bytes) by their bytes.
 //!
 //! The answers are exactly those of the token walk; a test holds them to it.
+//! Elsewhere than on x86-64 the checker is never chosen, and its tables go
+//! unused.
+
+#![cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
 
 #[cfg(target_arch = "x86_64")]
-use super::{BLOCK, bad_escapes, block_at, escaped_bytes, scalar_ok_by_bytes};
+use super::{BLOCK, bad_escapes, block_at, escaped_bytes, misplaced_controls, scalar_ok_by_bytes};
 
 /// Proof that the running processor has everything [`validate`] uses: only
 /// [`Avx512::detect`] makes one.
 #[derive(Clone, Copy)]
-#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 pub(super) struct Avx512(());
 
 impl Avx512 {
     /// `Some` when this processor has AVX-512 (F, BW, VBMI, VBMI2), BMI1 and
     /// BMI2, LZCNT, POPCNT and carry-less multiplication (detected once,
     /// then cached).
-    #[cfg(target_arch = "x86_64")]
     pub(super) fn detect() -> Option<Avx512> {
-        (std::arch::is_x86_feature_detected!("avx512f")
+        #[cfg(target_arch = "x86_64")]
+        let found = std::arch::is_x86_feature_detected!("avx512f")
             && std::arch::is_x86_feature_detected!("avx512bw")
             && std::arch::is_x86_feature_detected!("avx512vbmi")
             && std::arch::is_x86_feature_detected!("avx512vbmi2")
@@ -47,18 +50,14 @@ impl Avx512 {
             && std::arch::is_x86_feature_detected!("bmi2")
             && std::arch::is_x86_feature_detected!("lzcnt")
             && std::arch::is_x86_feature_detected!("popcnt")
-            && std::arch::is_x86_feature_detected!("pclmulqdq"))
-        .then_some(Avx512(()))
-    }
-
-    #[cfg(not(target_arch = "x86_64"))]
-    pub(super) fn detect() -> Option<Avx512> {
-        None
+            && std::arch::is_x86_feature_detected!("pclmulqdq");
+        #[cfg(not(target_arch = "x86_64"))]
+        let found = false;
+        found.then_some(Avx512(()))
     }
 
     /// [`super::validate_container`] with AVX-512; the opening bracket must
     /// be at `src[start]`.
-    #[cfg(target_arch = "x86_64")]
     #[allow(unsafe_code)]
     pub(super) fn validate_container(
         self,
@@ -66,20 +65,18 @@ impl Avx512 {
         start: usize,
         depth_limit: usize,
     ) -> Option<usize> {
-        // SAFETY: an `Avx512` exists only when `detect` found every feature
-        // `validate` enables on the running processor, which is all it
-        // requires; it reads nothing but `src`, through safe indexing.
-        unsafe { validate(src, start, depth_limit) }
-    }
-
-    #[cfg(not(target_arch = "x86_64"))]
-    pub(super) fn validate_container(
-        self,
-        src: &[u8],
-        start: usize,
-        depth_limit: usize,
-    ) -> Option<usize> {
-        super::validate_by_tokens(src, start, depth_limit)
+        #[cfg(target_arch = "x86_64")]
+        {
+            // SAFETY: an `Avx512` exists only when `detect` found every
+            // feature `validate` enables on the running processor, which is
+            // all it requires; it reads nothing but `src`, through safe
+            // indexing.
+            unsafe { validate(src, start, depth_limit) }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            super::validate_by_tokens(src, start, depth_limit)
+        }
     }
 }
 
@@ -528,15 +525,7 @@ fn validate(src: &[u8], start: usize, depth_limit: usize) -> Option<usize> {
         }
         let controls = _mm512_cmplt_epu8_mask(v, splat(b' '));
         if controls != 0 {
-            faults |= controls & in_str;
-            let mut outside = controls & !in_str;
-            while outside != 0 {
-                let i = outside.trailing_zeros() as usize;
-                outside &= outside - 1;
-                if !matches!(chunk[i], b'\t' | b'\n' | b'\r') {
-                    faults |= 1 << i;
-                }
-            }
+            faults |= misplaced_controls(chunk, controls, in_str);
         }
         let escapes = eq(b'\\') & !escaped & in_str;
         if escapes != 0 {
