@@ -9,7 +9,9 @@
 //! contents never cost a step each. Second, only the bits that start a
 //! token are visited: brackets when counting depth (early exit), or every
 //! structural character, opening quote and first byte of a number or literal
-//! when checking the JSON grammar (validating).
+//! when checking the JSON grammar (validating). Where the processor has
+//! AVX-512 with VBMI and VBMI2, the grammar is checked for a whole block of
+//! tokens at once instead (module `avx512`), with the same answers.
 //!
 //! The fast paths answer `None` for anything they do not settle themselves
 //! (invalid JSON, `\u` escapes, nesting past the limit); the scanner then
@@ -216,6 +218,8 @@ impl<'a> Blocks<'a> {
         })
     }
 
+    /// Bytes escaped by a backslash, carrying the state on (see
+    /// [`escaped_bytes`]).
     #[inline(always)]
     fn escaped(&mut self, backslash: u64) -> u64 {
         escaped_bytes(backslash, &mut self.escaped_carry)
