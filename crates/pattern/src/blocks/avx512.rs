@@ -27,6 +27,7 @@
 
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
+use std::sync::OnceLock;
 
 #[cfg(target_arch = "x86_64")]
 use super::{BLOCK, bad_escapes, block_at, escaped_bytes, misplaced_controls, scalar_ok_by_bytes};
@@ -38,21 +39,26 @@ pub(super) struct Avx512(());
 
 impl Avx512 {
     /// `Some` when this processor has AVX-512 (F, BW, VBMI, VBMI2), BMI1 and
-    /// BMI2, LZCNT, POPCNT and carry-less multiplication (detected once,
-    /// then cached).
+    /// BMI2, LZCNT, POPCNT and carry-less multiplication. The nine features
+    /// are looked up once; every later call (one per container checked)
+    /// reads the cached answer.
     pub(super) fn detect() -> Option<Avx512> {
-        #[cfg(target_arch = "x86_64")]
-        let found = std::arch::is_x86_feature_detected!("avx512f")
-            && std::arch::is_x86_feature_detected!("avx512bw")
-            && std::arch::is_x86_feature_detected!("avx512vbmi")
-            && std::arch::is_x86_feature_detected!("avx512vbmi2")
-            && std::arch::is_x86_feature_detected!("bmi1")
-            && std::arch::is_x86_feature_detected!("bmi2")
-            && std::arch::is_x86_feature_detected!("lzcnt")
-            && std::arch::is_x86_feature_detected!("popcnt")
-            && std::arch::is_x86_feature_detected!("pclmulqdq");
-        #[cfg(not(target_arch = "x86_64"))]
-        let found = false;
+        static FOUND: OnceLock<bool> = OnceLock::new();
+        let found = *FOUND.get_or_init(|| {
+            #[cfg(target_arch = "x86_64")]
+            let found = std::arch::is_x86_feature_detected!("avx512f")
+                && std::arch::is_x86_feature_detected!("avx512bw")
+                && std::arch::is_x86_feature_detected!("avx512vbmi")
+                && std::arch::is_x86_feature_detected!("avx512vbmi2")
+                && std::arch::is_x86_feature_detected!("bmi1")
+                && std::arch::is_x86_feature_detected!("bmi2")
+                && std::arch::is_x86_feature_detected!("lzcnt")
+                && std::arch::is_x86_feature_detected!("popcnt")
+                && std::arch::is_x86_feature_detected!("pclmulqdq");
+            #[cfg(not(target_arch = "x86_64"))]
+            let found = false;
+            found
+        });
         found.then_some(Avx512(()))
     }
 
