@@ -575,20 +575,24 @@ fn number_ok(bytes: &[u8], digits: u64, len: usize) -> bool {
 /// by whitespace, a structural character, a quote or the end.
 #[inline(always)]
 fn scalar_ok_by_bytes(rest: &[u8]) -> bool {
+    scalar_len_by_bytes(rest).is_some()
+}
+
+/// [`scalar_ok_by_bytes`], giving the scalar's length.
+#[inline(always)]
+fn scalar_len_by_bytes(rest: &[u8]) -> Option<usize> {
     let len = match rest[0] {
         b't' if rest.starts_with(b"true") => 4,
         b'f' if rest.starts_with(b"false") => 5,
         b'n' if rest.starts_with(b"null") => 4,
-        b'-' | b'0'..=b'9' => match number::split_prefix::<false>(rest) {
-            Ok((_, len)) => len,
-            Err(_) => return false,
-        },
-        _ => return false,
+        b'-' | b'0'..=b'9' => number::split_prefix::<false>(rest).ok()?.1,
+        _ => return None,
     };
     matches!(
         rest.get(len),
         None | Some(b' ' | b'\t' | b'\n' | b'\r' | b',' | b':' | b'{' | b'}' | b'[' | b']' | b'"')
     )
+    .then_some(len)
 }
 
 /// Classification with 32-byte vectors, on processors that have AVX2:
@@ -772,6 +776,30 @@ mod tests {
         assert_eq!(validate_container(deep.as_bytes(), 0, 1000), None);
         let deep = &deep[1..deep.len() - 1];
         assert_eq!(validate_container(deep.as_bytes(), 0, 1000), Some(128));
+    }
+
+    /// Numbers longer than a block, at every offset against the block grid.
+    #[test]
+    fn scalars_longer_than_a_block() {
+        let long = format!("1{}", "0".repeat(150));
+        for shift in 0..70 {
+            let pad = " ".repeat(shift);
+            let good = format!(r#"{pad}[{long}, -{long}.5e3, {{"a": {long}}}, 1]"#);
+            assert_eq!(
+                validate_container(good.as_bytes(), shift, 10),
+                Some(good.len()),
+                "{good}"
+            );
+            for bad in [
+                format!("{pad}[{long}x]"),
+                format!("{pad}[{long}.]"),
+                format!("{pad}[-0{long}]"),
+                format!("{pad}[{long} {long}]"),
+                format!("{pad}[{}]", "a".repeat(100)),
+            ] {
+                assert_eq!(validate_container(bad.as_bytes(), shift, 10), None, "{bad}");
+            }
+        }
     }
 
     #[test]

@@ -17,7 +17,10 @@
 //!    pairs (previous token, token) of the table [`FOLLOWERS`], checked for
 //!    all the block's tokens with two lookups and one test.
 //! 4. Numbers made of digits, `-` and `.` are checked on the byte masks;
-//!    other scalars (literals, exponents, stray bytes) by their bytes.
+//!    other scalars (literals, exponents, stray bytes) by their bytes. A
+//!    block ends before a scalar that runs into the next block, so none is
+//!    ever split; one longer than a block is checked by its bytes, and the
+//!    next block starts after it.
 //!
 //! The answers are exactly those of the token walk; a test holds them to it.
 //! Elsewhere than on x86-64 the checker is never chosen, and its tables go
@@ -30,7 +33,10 @@ use std::arch::x86_64::*;
 use std::sync::OnceLock;
 
 #[cfg(target_arch = "x86_64")]
-use super::{BLOCK, bad_escapes, block_at, escaped_bytes, misplaced_controls, scalar_ok_by_bytes};
+use super::{
+    BLOCK, bad_escapes, block_at, escaped_bytes, misplaced_controls, scalar_len_by_bytes,
+    scalar_ok_by_bytes,
+};
 
 /// Proof that the running processor has everything [`validate`] uses: only
 /// [`Avx512::detect`] makes one.
@@ -152,17 +158,6 @@ const BYTE_CLASS: [u8; 128] = {
     classes[b':' as usize] = COLON;
     classes[b',' as usize] = COMMA_IN_ARRAY;
     classes[b'"' as usize] = STRING;
-    classes
-};
-
-/// [`BYTE_CLASS`] for every byte.
-const TOKEN_CLASS: [u8; 256] = {
-    let mut classes = [SCALAR; 256];
-    let mut b = 0;
-    while b < 128 {
-        classes[b] = BYTE_CLASS[b];
-        b += 1;
-    }
     classes
 };
 
@@ -304,43 +299,21 @@ impl Nesting {
     }
 }
 
-/// The faults in a block's own scalar runs (those that start in it): a run
-/// of digits, `-` and `.` is judged on the masks, any other run by its
-/// bytes, as is a run that goes on into the next block (`continues`).
-/// A run carried in (`carried`) was judged in the block it began in.
+/// The faults in a block's scalar runs: a run of digits, `-` and `.` is
+/// judged on the masks, any other run by its bytes. Every run starts in the
+/// block (a run is never split between blocks).
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn scalar_faults(
-    src: &[u8],
-    start: usize,
-    scalar: u64,
-    starts: u64,
-    masks: NumberMasks,
-    carried: bool,
-    continues: bool,
-) -> u64 {
-    // The run carried in: the bits below the first byte that is not a
-    // scalar.
-    let first_run = if carried {
-        (!scalar & scalar.wrapping_add(1)).wrapping_sub(1)
-    } else {
-        0
-    };
-    let last_run = if continues {
-        !u64::MAX.checked_shr(scalar.leading_ones()).unwrap_or(0)
-    } else {
-        0
-    };
-    let own = scalar & !(first_run | last_run);
+fn scalar_faults(src: &[u8], start: usize, scalar: u64, starts: u64, masks: NumberMasks) -> u64 {
     let NumberMasks {
         digits,
         minus,
         dot,
         zero,
     } = masks;
-    let mut by_bytes = starts & last_run;
+    let mut by_bytes = 0u64;
     let mut mixed = 0u64;
-    let mut rest = own & !(digits | minus | dot);
+    let mut rest = scalar & !(digits | minus | dot);
     while rest != 0 {
         let i = rest.trailing_zeros();
         let run_start = 63 - (starts & low_bits(i + 1)).leading_zeros();
@@ -355,7 +328,7 @@ fn scalar_faults(
     // each side, and no second `.` ends the digits after it; a `0` that
     // starts the integer part is not followed by a digit. (A run that starts
     // or ends with a `.` or ends with a `-` breaks one of these.)
-    let numbers = own & !mixed;
+    let numbers = scalar & !mixed;
     let starts = starts & numbers;
     let mut faults = minus & !(starts & digits >> 1);
     faults |= dot & !(digits << 1 & digits >> 1);
@@ -371,6 +344,14 @@ fn scalar_faults(
         }
     }
     faults
+}
+
+/// The length of the scalar (number or literal) that starts `rest` and is
+/// longer than a block, when it is valid.
+#[cold]
+#[inline(never)]
+fn long_scalar(rest: &[u8]) -> Option<usize> {
+    scalar_len_by_bytes(rest)
 }
 
 /// The bytes a number is made of, for [`scalar_faults`].
@@ -416,7 +397,6 @@ fn validate(src: &[u8], start: usize, depth_limit: usize) -> Option<usize> {
     };
     let mut in_string = 0u64;
     let mut escaped_carry = 0u64;
-    let mut scalar_carry = 0u64;
     // The class of the last token of the previous block.
     let mut before = START;
     let mut at = start;
@@ -451,23 +431,27 @@ fn validate(src: &[u8], start: usize, depth_limit: usize) -> Option<usize> {
         let structural = open | close | eq(b':') | comma;
         let low = _mm512_cmple_epu8_mask(v, splat(b' '));
         let mut scalar = !(structural | low | quote | in_str);
-        let mut scalar_starts = scalar & !(scalar << 1 | scalar_carry);
-        let carried = scalar_carry == 1;
-        scalar_carry = scalar >> 63;
+        // No scalar runs in from the block before (see below).
+        let mut scalar_starts = scalar & !(scalar << 1);
         // A scalar that goes on into the next block is left to it: this
-        // block ends where that scalar starts (unless it starts the block).
+        // block ends where that scalar starts.
         let next = src.get(at + BLOCK).copied().unwrap_or(b' ');
-        let mut continues = scalar >> 63 == 1 && CONTINUES_SCALAR[usize::from(next)];
+        let continues = scalar >> 63 == 1 && CONTINUES_SCALAR[usize::from(next)];
         let last_start = 64 - scalar.leading_ones();
+        let mut width = BLOCK;
+        if continues && last_start == 0 {
+            // One scalar fills the block and goes on: it is judged by its
+            // bytes, and the next block starts after it.
+            width = long_scalar(&src[at..])?;
+            scalar = 0;
+        }
         let cut = continues && last_start > 0;
         let kept = low_bits(last_start) | u64::from(cut).wrapping_sub(1);
         scalar &= kept;
         scalar_starts &= kept;
-        continues &= !cut;
-        let width = if cut { last_start as usize } else { BLOCK };
-        // Right before that scalar: outside strings, nothing escaped.
         if cut {
-            scalar_carry = 0;
+            width = last_start as usize;
+            // Right before that scalar: outside strings, nothing escaped.
             escaped_carry = 0;
         }
         let tokens = (structural & !in_str) | string_starts | scalar_starts;
@@ -508,13 +492,9 @@ fn validate(src: &[u8], start: usize, depth_limit: usize) -> Option<usize> {
             return None;
         }
         if count > 0 {
-            let j = count - 1;
-            let byte = chunk[63 - tokens.leading_zeros() as usize];
-            let class = TOKEN_CLASS[usize::from(byte)];
-            // Refined as in the vector: a comma in an object, a key.
-            let object_comma = class == COMMA_IN_ARRAY && in_object >> j & 1 == 1;
-            let key = class == STRING && keys >> j & 1 == 1;
-            before = class + u8::from(object_comma) - u8::from(key);
+            // The last token's class, refined: read from its lane.
+            let last = _mm512_permutexvar_epi8(_mm512_set1_epi8(count as i8 - 1), ordered);
+            before = _mm_cvtsi128_si32(_mm512_castsi512_si128(last)) as u8;
         }
 
         // Numbers, literals, control bytes and escapes.
@@ -527,7 +507,7 @@ fn validate(src: &[u8], start: usize, depth_limit: usize) -> Option<usize> {
         };
         let mut faults = 0;
         if scalar != 0 {
-            faults |= scalar_faults(src, at, scalar, scalar_starts, masks, carried, continues);
+            faults |= scalar_faults(src, at, scalar, scalar_starts, masks);
         }
         let controls = _mm512_cmplt_epu8_mask(v, splat(b' '));
         if controls != 0 {
