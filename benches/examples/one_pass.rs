@@ -67,6 +67,8 @@ fn main() {
     println!("{} events, {total} matches", lines.len());
     if repeat > 1 {
         let rate = (lines.len() * repeat) as f64 / elapsed;
-        println!("{:.0} K events/s", rate / 1e3);
+        let bytes: usize = lines.iter().map(Vec::len).sum();
+        let megabytes = (bytes * repeat) as f64 / elapsed / 1e6;
+        println!("{:.0} K events/s, {megabytes:.0} MB/s", rate / 1e3);
     }
 }
