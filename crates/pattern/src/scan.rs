@@ -466,7 +466,7 @@ impl<'a> Scanner<'a, '_, '_> {
                             .seen_keys
                             .push((child, first_value, self.depth as u32));
                     }
-                    self.value(child)?;
+                    self.member_value(child)?;
                     if !self.validate && self.buffers.trail_stack.is_empty() {
                         self.complete(child);
                     }
@@ -676,20 +676,37 @@ impl<'a> Scanner<'a, '_, '_> {
                 self.pos += 1;
                 self.array(node)
             }
-            Some(b'"') => {
-                self.pos += 1;
-                let text = self.string()?;
-                if field != NIL {
-                    self.record(field, Kind::String, text, f64::NAN);
-                }
-                Ok(())
-            }
+            Some(b'"') => self.string_value(field),
             Some(b't') => self.literal(b"true", field, Kind::True),
             Some(b'f') => self.literal(b"false", field, Kind::False),
             Some(b'n') => self.literal(b"null", field, Kind::Null),
             Some(b'-' | b'0'..=b'9') => self.number_value(field),
             _ => Err(self.error("Expected a value")),
         }
+    }
+
+    /// A member's value at trie node `node`: a string or number is read
+    /// right in the member loop, anything else through [`Self::value`].
+    #[inline(always)]
+    fn member_value(&mut self, node: u32) -> Result<(), EventError> {
+        let field = self.trie.nodes[node as usize].field;
+        match self.peek() {
+            Some(b'"') => self.string_value(field),
+            Some(b'-' | b'0'..=b'9') => self.number_value(field),
+            _ => self.value(node),
+        }
+    }
+
+    /// A string where a value is expected (at its opening quote), recorded
+    /// for `field` unless that is `NIL`.
+    #[inline(always)]
+    fn string_value(&mut self, field: u32) -> Result<(), EventError> {
+        self.pos += 1;
+        let text = self.string()?;
+        if field != NIL {
+            self.record(field, Kind::String, text, f64::NAN);
+        }
+        Ok(())
     }
 
     /// [`Self::skip_value`] for `value`, out of line for the same reason
