@@ -716,8 +716,9 @@ impl<'a> Scanner<'a, '_, '_> {
         self.skip_value()
     }
 
-    /// A number where `value` expects one. Kept out of `value`, which
-    /// recurses once per nesting level, so that its frame stays small.
+    /// A number where a value is expected (from `value` and
+    /// `member_value`). Kept out of `value`, which recurses once per nesting
+    /// level, so that its frame stays small.
     #[inline(never)]
     fn number_value(&mut self, field: u32) -> Result<(), EventError> {
         let (lexeme, parts) = self.number::<true>()?;
