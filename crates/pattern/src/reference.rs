@@ -16,7 +16,6 @@ use crate::json::Json;
 use crate::number::Decimal;
 use crate::pattern::{self, Exclusion, FieldCondition, Op, Pattern, SubRule};
 use crate::scan::TrailStep;
-use crate::text;
 use crate::{Config, EventError, PatternError};
 
 /// A leaf value of an event.
@@ -126,7 +125,6 @@ pub(crate) fn op_accepts(op: &Op, value: &LeafValue) -> bool {
         LeafValue::String(s) => Some(s.as_str()),
         _ => None,
     };
-    let folded_eq = |a: &str, b: &str| text::fold(a) == text::fold(b);
     match op {
         Op::Exists(exists) => *exists,
         Op::Null => *value == LeafValue::Null,
@@ -136,10 +134,14 @@ pub(crate) fn op_accepts(op: &Op, value: &LeafValue) -> bool {
         Op::Prefix(p) => string.is_some_and(|s| s.starts_with(p.as_str())),
         Op::Suffix(p) => string.is_some_and(|s| s.ends_with(p.as_str())),
         Op::PrefixIgnoreCase(p) => {
-            string.is_some_and(|s| text::fold(s).starts_with(&text::fold(p)))
+            string.is_some_and(|s| ignore_case_accepts(p, s, IgnoreCasePart::Start))
         }
-        Op::SuffixIgnoreCase(p) => string.is_some_and(|s| text::fold(s).ends_with(&text::fold(p))),
-        Op::EqualsIgnoreCase(p) => string.is_some_and(|s| folded_eq(s, p)),
+        Op::SuffixIgnoreCase(p) => {
+            string.is_some_and(|s| ignore_case_accepts(p, s, IgnoreCasePart::End))
+        }
+        Op::EqualsIgnoreCase(p) => {
+            string.is_some_and(|s| ignore_case_accepts(p, s, IgnoreCasePart::Whole))
+        }
         Op::Wildcard(w, _) => string.is_some_and(|s| w.matches(s.as_bytes())),
         Op::Numeric(range) => number(value).is_some_and(|n| range.contains(&n)),
         Op::Cidr(range, _) => string.is_some_and(|s| range.contains_text(s.as_bytes())),
@@ -155,9 +157,10 @@ fn excluded(exclusion: &Exclusion, value: &LeafValue) -> bool {
     match exclusion {
         Exclusion::Strings(list) => string.is_some_and(|s| list.iter().any(|x| x == s)),
         Exclusion::Numbers(list) => number(value).is_some_and(|n| list.contains(&n)),
-        Exclusion::IgnoreCase(list) => {
-            string.is_some_and(|s| list.iter().any(|x| text::fold(x) == text::fold(s)))
-        }
+        Exclusion::IgnoreCase(list) => string.is_some_and(|s| {
+            list.iter()
+                .any(|x| ignore_case_accepts(x, s, IgnoreCasePart::Whole))
+        }),
         Exclusion::Prefixes(list) => {
             string.is_some_and(|s| list.iter().any(|p| s.starts_with(p.as_str())))
         }
@@ -167,6 +170,50 @@ fn excluded(exclusion: &Exclusion, value: &LeafValue) -> bool {
         Exclusion::Wildcards(list) => {
             string.is_some_and(|s| list.iter().any(|(w, _)| w.matches(s.as_bytes())))
         }
+    }
+}
+
+/// Which part of a value an ignore-case pattern is tested against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IgnoreCasePart {
+    /// `equals-ignore-case`: the whole value.
+    Whole,
+    /// `prefix` with `equals-ignore-case`: a start of the value.
+    Start,
+    /// `suffix` with `equals-ignore-case`: an end of the value.
+    End,
+}
+
+/// Event-ruler's ignore-case rule, by exhaustive search: every character of
+/// `pattern` stands for its lower-case form or its upper-case form (Unicode's
+/// full mappings of that one character), and the value (or a start or end of
+/// it, per `part`) must be one such spelling.
+///
+/// ```
+/// use sluice_pattern::reference::{IgnoreCasePart, ignore_case_accepts};
+/// assert!(ignore_case_accepts("straße", "STRASSE", IgnoreCasePart::Whole));
+/// assert!(!ignore_case_accepts("ß", "ẞ", IgnoreCasePart::Whole));
+/// assert!(ignore_case_accepts("ᾼ", "ΑΙ", IgnoreCasePart::End));
+/// ```
+pub fn ignore_case_accepts(pattern: &str, value: &str, part: IgnoreCasePart) -> bool {
+    fn spells(pattern: &[char], value: &str) -> bool {
+        let Some((&c, rest)) = pattern.split_first() else {
+            return value.is_empty();
+        };
+        let lower: String = c.to_lowercase().collect();
+        let upper: String = c.to_uppercase().collect();
+        [lower, upper].iter().any(|form| {
+            value
+                .strip_prefix(form.as_str())
+                .is_some_and(|tail| spells(rest, tail))
+        })
+    }
+    let pattern: Vec<char> = pattern.chars().collect();
+    let cuts = value.char_indices().map(|(i, _)| i).chain([value.len()]);
+    match part {
+        IgnoreCasePart::Whole => spells(&pattern, value),
+        IgnoreCasePart::Start => cuts.into_iter().any(|i| spells(&pattern, &value[..i])),
+        IgnoreCasePart::End => cuts.into_iter().any(|i| spells(&pattern, &value[i..])),
     }
 }
 

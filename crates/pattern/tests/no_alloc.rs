@@ -40,6 +40,7 @@ const RULES: &[&str] = &[
     r#"{"detail": {"reason": [{"anything-but": {"prefix": "Image creation"}}]}, "region": [{"equals-ignore-case": "US-EAST-2"}]}"#,
     r#"{"$or": [{"detail": {"eventName": ["StartImagePipelineExecution"]}}, {"detail": {"sourceIPAddress": [{"cidr": "198.51.100.0/24"}]}}]}"#,
     r#"{"detail": {"m": {"a": ["1"], "b": ["2"]}}}"#,
+    r#"{"detail": {"x": [{"equals-ignore-case": "ESCÉ"}, {"prefix": {"equals-ignore-case": "straß"}}]}}"#,
 ];
 
 #[test]
@@ -54,6 +55,7 @@ fn matching_does_not_allocate_once_warm() {
     .chain([
         br#"{"detail": {"m": [{"a": "1", "b": "3"}, {"a": "0", "b": "2"}], "x": "esc\u00e9"}}"#
             .to_vec(),
+        r#"{"detail": {"x": "STRASSENBAHN ẞ"}}"#.as_bytes().to_vec(),
     ])
     .collect();
     for mode in [ScanMode::Validating, ScanMode::EarlyExit] {

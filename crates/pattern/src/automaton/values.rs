@@ -13,7 +13,7 @@ use crate::pattern::cidr::{self, IpRange};
 use crate::pattern::wildcard::{PartPlace, Wildcard};
 use crate::pattern::{Exclusion, NumericRange, Op};
 use crate::scan::Kind;
-use crate::text;
+use crate::text::{self, CasePattern};
 
 /// A fast hash for byte-string keys (FxHash's multiply-rotate, eight bytes
 /// at a time). The keys stored are pattern values, which are trusted; event
@@ -80,6 +80,7 @@ pub(crate) struct Leaf<'a> {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct LookupBuffers {
     folded: Vec<u8>,
+    case_key: Vec<u8>,
     ip_key: Vec<u8>,
     candidates: Vec<u32>,
     number_key: Vec<u8>,
@@ -196,6 +197,76 @@ impl WildcardIndex {
                 .iter()
                 .map(|v| 24 + v.len() * 4)
                 .sum::<usize>()
+    }
+}
+
+/// Which part of a value an ignore-case pattern must accept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum CaseTest {
+    Equals,
+    Prefix,
+    Suffix,
+}
+
+/// Ignore-case patterns that are not all ASCII, filed under their case key
+/// ([`text::key_into`]): a value's key finds every pattern that can accept
+/// it, and each is then checked against the value itself.
+#[derive(Clone, Debug, Default)]
+struct UnicodeCaseIndex {
+    tests: Vec<(CaseTest, CasePattern, u32)>,
+    equals: KeyMap,
+    prefixes: ByteTrie,
+    suffixes: ByteTrie,
+}
+
+impl UnicodeCaseIndex {
+    fn add(&mut self, test: CaseTest, pattern: &str, target: u32) {
+        let pattern = CasePattern::new(pattern);
+        let key = pattern.key();
+        let id = self.tests.len() as u32;
+        match test {
+            CaseTest::Equals => push(&mut self.equals, &key, id),
+            CaseTest::Prefix => self.prefixes.insert(key.into_iter(), id),
+            CaseTest::Suffix => self.suffixes.insert(key.into_iter().rev(), id),
+        }
+        self.tests.push((test, pattern, target));
+    }
+
+    fn lookup(&self, value: &[u8], buffers: &mut LookupBuffers, out: &mut Vec<u32>) {
+        let LookupBuffers {
+            case_key,
+            candidates,
+            ..
+        } = buffers;
+        text::key_into(value, case_key);
+        candidates.clear();
+        if let Some(ids) = self.equals.get(case_key.as_slice()) {
+            append(candidates, ids);
+        }
+        self.prefixes.collect(case_key.iter().copied(), candidates);
+        self.suffixes
+            .collect(case_key.iter().rev().copied(), candidates);
+        for &id in candidates.iter() {
+            let (test, pattern, target) = &self.tests[id as usize];
+            let accepted = match test {
+                CaseTest::Equals => pattern.equals(value),
+                CaseTest::Prefix => pattern.is_prefix_of(value),
+                CaseTest::Suffix => pattern.is_suffix_of(value),
+            };
+            if accepted {
+                out.push(*target);
+            }
+        }
+    }
+
+    fn memory_usage(&self) -> usize {
+        self.tests
+            .iter()
+            .map(|(_, p, _)| 40 + p.memory_usage())
+            .sum::<usize>()
+            + key_map_usage(&self.equals)
+            + self.prefixes.memory_usage()
+            + self.suffixes.memory_usage()
     }
 }
 
@@ -522,6 +593,12 @@ pub(crate) struct ValueIndexBuilder {
     wildcards: Vec<(Wildcard, u32)>,
     ranges: Vec<(Bound, Bound, u32)>,
     cidrs: Vec<(Bound, Bound, u32)>,
+    unicode_case: UnicodeCaseIndex,
+}
+
+/// An ASCII pattern's bytes, lower-cased.
+fn lower_ascii(pattern: &str) -> impl DoubleEndedIterator<Item = u8> + '_ {
+    pattern.bytes().map(|b| b.to_ascii_lowercase())
 }
 
 impl ValueIndexBuilder {
@@ -538,13 +615,23 @@ impl ValueIndexBuilder {
             Op::String(s) => push(&mut ix.strings, s.as_bytes(), target),
             Op::Number(d) => push(&mut ix.numbers, d.key(), target),
             Op::Prefix(p) => ix.prefixes.insert(p.bytes(), target),
-            Op::PrefixIgnoreCase(p) => ix.prefixes_ci.insert(text::fold(p).into_iter(), target),
             Op::Suffix(s) => ix.suffixes.insert(s.bytes().rev(), target),
-            Op::SuffixIgnoreCase(s) => {
-                ix.suffixes_ci
-                    .insert(text::fold(s).into_iter().rev(), target);
+            Op::PrefixIgnoreCase(p) if p.is_ascii() => {
+                ix.prefixes_ci.insert(lower_ascii(p), target);
             }
-            Op::EqualsIgnoreCase(s) => push(&mut ix.ignore_case, &text::fold(s), target),
+            Op::SuffixIgnoreCase(s) if s.is_ascii() => {
+                ix.suffixes_ci.insert(lower_ascii(s).rev(), target);
+            }
+            Op::EqualsIgnoreCase(s) if s.is_ascii() => {
+                push(
+                    &mut ix.ignore_case,
+                    &s.to_ascii_lowercase().into_bytes(),
+                    target,
+                );
+            }
+            Op::PrefixIgnoreCase(s) => self.unicode_case.add(CaseTest::Prefix, s, target),
+            Op::SuffixIgnoreCase(s) => self.unicode_case.add(CaseTest::Suffix, s, target),
+            Op::EqualsIgnoreCase(s) => self.unicode_case.add(CaseTest::Equals, s, target),
             Op::Wildcard(w, _) => self.add_wildcard(w, target),
             Op::Numeric(range) => self.ranges.push(numeric_bounds(range, target)),
             Op::Cidr(range, _) => self.cidrs.push(cidr_bounds(range, target)),
@@ -588,9 +675,12 @@ impl ValueIndexBuilder {
         self.index.cidr = IntervalIndex::build(&self.cidrs);
         self.index.wildcards = WildcardIndex::build(self.wildcards);
         let ix = &mut self.index;
+        ix.unicode_case =
+            (!self.unicode_case.tests.is_empty()).then(|| Box::new(self.unicode_case));
         ix.needs_fold =
             !ix.prefixes_ci.is_empty() || !ix.suffixes_ci.is_empty() || !ix.ignore_case.is_empty();
         ix.has_string_tests = ix.needs_fold
+            || ix.unicode_case.is_some()
             || !ix.strings.is_empty()
             || !ix.prefixes.is_empty()
             || !ix.suffixes.is_empty()
@@ -598,6 +688,11 @@ impl ValueIndexBuilder {
             || !ix.cidr.is_empty();
         self.index
     }
+}
+
+/// Approximate heap bytes a key map holds.
+fn key_map_usage(map: &KeyMap) -> usize {
+    map.iter().map(|(k, v)| k.len() + 48 + v.len() * 4).sum()
 }
 
 fn push(map: &mut KeyMap, key: &[u8], target: u32) {
@@ -635,7 +730,11 @@ pub(crate) struct ValueIndex {
     prefixes_ci: ByteTrie,
     suffixes: ByteTrie,
     suffixes_ci: ByteTrie,
+    /// ASCII `equals-ignore-case` patterns, lower-cased (the tries above
+    /// hold the ASCII prefix and suffix ones the same way).
     ignore_case: KeyMap,
+    /// Ignore-case patterns with other characters.
+    unicode_case: Option<Box<UnicodeCaseIndex>>,
     wildcards: WildcardIndex,
     numeric: IntervalIndex,
     cidr: IntervalIndex,
@@ -708,7 +807,7 @@ impl ValueIndex {
             self.suffixes.collect(value.iter().rev().copied(), out);
         }
         if self.needs_fold {
-            text::fold_into(value, &mut buffers.folded);
+            text::ascii_lower_into(value, &mut buffers.folded);
             let folded = &buffers.folded;
             if let Some(t) = self.ignore_case.get(folded.as_slice()) {
                 append(out, t);
@@ -719,6 +818,9 @@ impl ValueIndex {
             if !self.suffixes_ci.is_empty() {
                 self.suffixes_ci.collect(folded.iter().rev().copied(), out);
             }
+        }
+        if let Some(unicode_case) = &self.unicode_case {
+            unicode_case.lookup(value, buffers, out);
         }
         if !self.wildcards.is_empty() {
             self.wildcards.lookup(value, &mut buffers.candidates, out);
@@ -734,18 +836,14 @@ impl ValueIndex {
 
     /// Approximate heap bytes held.
     pub(crate) fn memory_usage(&self) -> usize {
-        let map = |m: &KeyMap| {
-            m.iter()
-                .map(|(k, v)| k.len() + 48 + v.len() * 4)
-                .sum::<usize>()
-        };
-        map(&self.strings)
-            + map(&self.numbers)
-            + map(&self.ignore_case)
+        key_map_usage(&self.strings)
+            + key_map_usage(&self.numbers)
+            + key_map_usage(&self.ignore_case)
             + self.prefixes.memory_usage()
             + self.prefixes_ci.memory_usage()
             + self.suffixes.memory_usage()
             + self.suffixes_ci.memory_usage()
+            + self.unicode_case.as_ref().map_or(0, |u| u.memory_usage())
             + self.wildcards.memory_usage()
             + self.numeric.memory_usage()
             + self.cidr.memory_usage()
