@@ -464,7 +464,9 @@ impl Compiler<'_> {
                         if self.next()? != Token::EndArray {
                             return Err("Too many terms in numeric range expression".into());
                         }
-                        if low.0 >= high.0 && !(low.0 == high.0 && low.1 && high.1) {
+                        // Equal bounds are refused whatever the operators,
+                        // as event-ruler's range check does.
+                        if low.0 >= high.0 {
                             return Err("Bottom must be less than top".into());
                         }
                         Ok(NumericRange {
