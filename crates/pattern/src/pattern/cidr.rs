@@ -1,4 +1,4 @@
-//! `cidr` ranges and IP-address strings.
+//! `cidr` ranges and IP-address strings, read as event-ruler reads them.
 
 use std::net::IpAddr;
 
@@ -11,26 +11,40 @@ pub(crate) struct IpRange {
 }
 
 impl IpRange {
-    /// Parses `address/bits` with EventBridge's error texts.
+    /// Parses `address/bits` with event-ruler's checks, in its order, and
+    /// its error texts.
     pub(crate) fn parse_cidr(text: &str) -> Result<IpRange, String> {
-        let mut pieces = text.split('/');
-        let (Some(address), Some(bits), None) = (pieces.next(), pieces.next(), pieces.next())
-        else {
+        // Java's `split("/")`: trailing empty pieces are dropped, so
+        // `10.0.0.0/` has one piece.
+        let mut pieces: Vec<&str> = text.split('/').collect();
+        while pieces.len() > 1 && pieces.last() == Some(&"") {
+            pieces.pop();
+        }
+        let [address, bits] = pieces[..] else {
             return Err("Malformed CIDR, one '/' required".into());
         };
-        let bits: u32 = bits
+        // Java's `Integer.parseInt`: an optional sign, then digits.
+        let bits: i32 = bits
             .parse()
             .map_err(|_| "Malformed CIDR, mask bits must be an integer".to_string())?;
-        let ip: IpAddr = address
-            .parse()
-            .map_err(|_| format!("Nonstandard IP address: {address}"))?;
-        let (v6, value, width) = split(ip);
-        if bits > width {
-            return Err(format!(
-                "Malformed CIDR, mask bits must be between 0 and {width}"
-            ));
+        if bits < 0 {
+            return Err("Malformed CIDR, mask bits must not be negative".into());
         }
-        let host_bits = width - bits;
+        if !ip_shaped(address) {
+            return Err(format!("Nonstandard IP address: {address}"));
+        }
+        let (v6, value) =
+            parse_ip(address).ok_or_else(|| format!("Invalid IP address: {address}"))?;
+        let width: u32 = if v6 { 128 } else { 32 };
+        // A mask of the whole width is refused: event-ruler's bound.
+        if bits as u32 >= width {
+            return Err(if v6 {
+                "IPv6 mask bits must be < 128".into()
+            } else {
+                "IPv4 mask bits must be < 32".into()
+            });
+        }
+        let host_bits = width - bits as u32;
         let host_mask: u128 = if host_bits == 128 {
             u128::MAX
         } else {
@@ -45,8 +59,7 @@ impl IpRange {
 
     /// The one-address range of a string that is an IP address, if it is one.
     pub(crate) fn single(text: &str) -> Option<IpRange> {
-        let ip: IpAddr = text.parse().ok()?;
-        let (v6, value, _) = split(ip);
+        let (v6, value) = parse_ip(text)?;
         Some(IpRange {
             v6,
             low: value,
@@ -60,22 +73,43 @@ impl IpRange {
     }
 }
 
+/// Whether `text` has the shape event-ruler reads as an address: four runs
+/// of digits joined by dots, or only hex digits and colons with at least one
+/// colon. Anything else (`::ffff:10.0.0.1` among them) is plain text.
+fn ip_shaped(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let v4 = {
+        let mut runs = text.split('.');
+        let four = runs
+            .by_ref()
+            .take(4)
+            .filter(|run| !run.is_empty() && run.bytes().all(|b| b.is_ascii_digit()));
+        four.count() == 4 && runs.next().is_none()
+    };
+    v4 || (bytes.contains(&b':') && bytes.iter().all(|&b| b == b':' || b.is_ascii_hexdigit()))
+}
+
+/// Parses an address of that shape: (is v6, value). An IPv4-mapped IPv6
+/// address is its IPv4 address, as Java's `InetAddress` gives it.
+fn parse_ip(text: &str) -> Option<(bool, u128)> {
+    if !ip_shaped(text) {
+        return None;
+    }
+    match text.parse::<IpAddr>().ok()? {
+        IpAddr::V4(a) => Some((false, u128::from(u32::from(a)))),
+        IpAddr::V6(a) => match a.to_ipv4_mapped() {
+            Some(v4) => Some((false, u128::from(u32::from(v4)))),
+            None => Some((true, u128::from(a))),
+        },
+    }
+}
+
 /// Parses an event string as an address: (is v6, value).
 pub(crate) fn parse_address(value: &[u8]) -> Option<(bool, u128)> {
     if value.len() < 2 || value.len() > 45 {
         return None;
     }
-    let text = std::str::from_utf8(value).ok()?;
-    let ip: IpAddr = text.parse().ok()?;
-    let (v6, a, _) = split(ip);
-    Some((v6, a))
-}
-
-fn split(ip: IpAddr) -> (bool, u128, u32) {
-    match ip {
-        IpAddr::V4(a) => (false, u128::from(u32::from(a)), 32),
-        IpAddr::V6(a) => (true, u128::from(a), 128),
-    }
+    parse_ip(std::str::from_utf8(value).ok()?)
 }
 
 #[cfg(test)]
@@ -108,7 +142,27 @@ mod tests {
             IpRange::parse_cidr("xx.11.xx/8").unwrap_err(),
             "Nonstandard IP address: xx.11.xx"
         );
-        assert!(IpRange::parse_cidr("10.0.0.0/33").is_err());
+        let reason = |cidr: &str| IpRange::parse_cidr(cidr).unwrap_err();
+        assert_eq!(reason("10.0.0.0/32"), "IPv4 mask bits must be < 32");
+        assert_eq!(reason("10.0.0.0/33"), "IPv4 mask bits must be < 32");
+        assert_eq!(reason("::1/128"), "IPv6 mask bits must be < 128");
+        assert_eq!(reason("10.0.0.0/"), "Malformed CIDR, one '/' required");
+        assert_eq!(reason("10.0.0.0/8/9"), "Malformed CIDR, one '/' required");
+        assert_eq!(
+            reason("10.0.0.0/-1"),
+            "Malformed CIDR, mask bits must not be negative"
+        );
+        assert_eq!(reason("300.0.0.0/8"), "Invalid IP address: 300.0.0.0");
+        assert_eq!(
+            reason("::ffff:10.0.0.0/8"),
+            "Nonstandard IP address: ::ffff:10.0.0.0"
+        );
+        // Java's split drops a trailing empty piece; `+8` is an integer.
+        assert!(IpRange::parse_cidr("10.0.0.0/8/").is_ok());
+        assert!(IpRange::parse_cidr("10.0.0.0/+8").is_ok());
+        assert!(IpRange::parse_cidr("10.0.0.0/31").is_ok());
+        assert!(IpRange::single("::ffff:10.0.0.1").is_none());
+        assert_eq!(IpRange::single("::ffff:a00:1"), IpRange::single("10.0.0.1"));
         assert_eq!(IpRange::single("::1"), IpRange::single("0:0:0:0:0:0:0:1"));
         assert!(IpRange::single("not-an-ip").is_none());
     }
