@@ -69,7 +69,8 @@ pub(crate) const MAX_DEPTH: usize = 1000;
 pub(crate) struct Lexer<'a> {
     src: &'a [u8],
     pos: usize,
-    stack: Vec<Container>,
+    /// Open containers, each with the offset of its start marker.
+    stack: Vec<(Container, usize)>,
     expect: Expect,
 }
 
@@ -109,7 +110,7 @@ impl<'a> Lexer<'a> {
                 describe(c)
             )),
             Expect::Separator => {
-                let in_object = self.stack.last() == Some(&Container::Object);
+                let in_object = matches!(self.stack.last(), Some((Container::Object, _)));
                 match c {
                     b',' => {
                         self.pos += 1;
@@ -169,16 +170,20 @@ impl<'a> Lexer<'a> {
         }
     }
 
+    /// Jackson's text for input that ends inside a container: its type
+    /// and where its start marker is.
     fn eof_message(&self) -> String {
-        match self.stack.last() {
-            Some(Container::Object) => {
-                "Unexpected end-of-input: expected close marker for OBJECT".into()
-            }
-            Some(Container::Array) => {
-                "Unexpected end-of-input: expected close marker for ARRAY".into()
-            }
-            None => "Unexpected end-of-input".into(),
-        }
+        let Some(&(container, start)) = self.stack.last() else {
+            return "Unexpected end-of-input".into();
+        };
+        let kind = match container {
+            Container::Object => "Object",
+            Container::Array => "Array",
+        };
+        format!(
+            "Unexpected end-of-input: expected close marker for {kind} (start marker at {})",
+            location(self.src, start)
+        )
     }
 
     fn close(&mut self) -> Result<Option<Token>, String> {
@@ -186,7 +191,7 @@ impl<'a> Lexer<'a> {
         let closed = self.stack.pop();
         self.after_value();
         Ok(Some(match closed {
-            Some(Container::Object) => Token::EndObject,
+            Some((Container::Object, _)) => Token::EndObject,
             _ => Token::EndArray,
         }))
     }
@@ -205,8 +210,8 @@ impl<'a> Lexer<'a> {
                 "Document nesting depth exceeds the maximum allowed ({MAX_DEPTH})"
             ));
         }
+        self.stack.push((container, self.pos));
         self.pos += 1;
-        self.stack.push(container);
         self.expect = match container {
             Container::Object => Expect::FirstField,
             Container::Array => Expect::FirstElement,
@@ -382,6 +387,40 @@ impl<'a> Lexer<'a> {
             }
         }
     }
+}
+
+/// Longest source text a location quotes, in characters (Jackson's
+/// content snippet).
+const MAX_SNIPPET: usize = 500;
+
+/// A Jackson location for offset `pos` of `src`:
+/// `[Source: (String)"…"; line: L, column: C]`. Lines end at `\n`, `\r`
+/// or `\r\n`; columns count UTF-16 units from 1, as Jackson's do on a
+/// `String`. A source longer than the snippet is cut, and says by how much.
+fn location(src: &[u8], pos: usize) -> String {
+    let text = String::from_utf8_lossy(src);
+    let before = String::from_utf8_lossy(&src[..pos.min(src.len())]);
+    let mut line = 1;
+    let mut column = 1;
+    let mut chars = before.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\r' if chars.peek() == Some(&'\n') => {}
+            '\n' | '\r' => {
+                line += 1;
+                column = 1;
+            }
+            c => column += c.len_utf16(),
+        }
+    }
+    let length = text.chars().count();
+    let snippet: String = text.chars().take(MAX_SNIPPET).collect();
+    let cut = if length > MAX_SNIPPET {
+        format!("[truncated {} chars]", length - MAX_SNIPPET)
+    } else {
+        String::new()
+    };
+    format!("[Source: (String)\"{snippet}\"{cut}; line: {line}, column: {column}]")
 }
 
 /// The byte a one-character escape (`\\n`, `\\"`, …) stands for.
@@ -586,6 +625,24 @@ mod tests {
         );
         assert!(tokens("{} x").unwrap_err().contains("end-of-input"));
         assert!(tokens("\"\\ud800\"").is_err());
+    }
+
+    #[test]
+    fn unclosed_containers_name_their_start_marker() {
+        assert_eq!(
+            tokens(r#"{"a": 1"#).unwrap_err(),
+            r#"Unexpected end-of-input: expected close marker for Object (start marker at [Source: (String)"{"a": 1"; line: 1, column: 1])"#
+        );
+        assert_eq!(
+            tokens("{\"a\":\n  [\"x\"").unwrap_err(),
+            "Unexpected end-of-input: expected close marker for Array (start marker at [Source: (String)\"{\"a\":\n  [\"x\"\"; line: 2, column: 3])"
+        );
+        let long = format!("{{\"a\": \"{}\", \"b\": [", "x".repeat(600));
+        let message = tokens(&long).unwrap_err();
+        assert!(
+            message.ends_with(r#""[truncated 116 chars]; line: 1, column: 616])"#),
+            "{message}"
+        );
     }
 
     #[test]
