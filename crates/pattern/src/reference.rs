@@ -236,18 +236,29 @@ pub(crate) fn consistent(a: &[TrailStep], b: &[TrailStep]) -> bool {
 }
 
 /// Exhaustive search: can every condition be met, with array consistency?
+///
+/// Each condition takes one value that passes it, consistent with the
+/// values taken so far, or, when it accepts `exists: false`, takes the
+/// field's absence. An absence is judged once every condition has chosen:
+/// no value of the field may be consistent with the elements the others
+/// took. So inside an array of objects it is decided per element (the
+/// element the rule's other fields use must lack the field), and where no
+/// other field chooses an element, the field must be absent from all.
 pub(crate) fn subrule_matches(subrule: &SubRule, flat: &[FlatValue]) -> bool {
-    fn search(
-        conditions: &[FieldCondition],
+    fn search<'c>(
+        conditions: &'c [FieldCondition],
         flat: &[FlatValue],
         trail: &mut Vec<TrailStep>,
+        absences: &mut Vec<&'c str>,
     ) -> bool {
         let Some((condition, rest)) = conditions.split_first() else {
-            return true;
+            return absences.iter().all(|path| {
+                !flat
+                    .iter()
+                    .any(|v| v.path == *path && consistent(trail, &v.trail))
+            });
         };
-        let mut present = false;
         for value in flat.iter().filter(|v| v.path == condition.path) {
-            present = true;
             if !consistent(trail, &value.trail)
                 || !condition.ops.iter().any(|op| op_accepts(op, &value.value))
             {
@@ -262,15 +273,21 @@ pub(crate) fn subrule_matches(subrule: &SubRule, flat: &[FlatValue]) -> bool {
                     .copied()
                     .collect::<Vec<_>>(),
             );
-            let ok = search(rest, flat, trail);
+            let ok = search(rest, flat, trail, absences);
             trail.truncate(mark);
             if ok {
                 return true;
             }
         }
-        !present && accepts_absence(condition) && search(rest, flat, trail)
+        if !accepts_absence(condition) {
+            return false;
+        }
+        absences.push(&condition.path);
+        let ok = search(rest, flat, trail, absences);
+        absences.pop();
+        ok
     }
-    search(subrule, flat, &mut Vec::new())
+    search(subrule, flat, &mut Vec::new(), &mut Vec::new())
 }
 
 /// Whether a compiled pattern matches a flattened event.

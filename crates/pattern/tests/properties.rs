@@ -186,8 +186,93 @@ fn found(matcher: &Matcher, event: &str) -> Vec<usize> {
     hits.iter().map(|id| id.index()).collect()
 }
 
+/// An element of an array of objects: some of the members `k`, `d`, `e`,
+/// each a leaf, and sometimes `s`, an array of such elements again.
+fn element(depth: u32) -> BoxedStrategy<String> {
+    let leaf = prop_oneof![Just("\"x\""), Just("\"y\""), Just("1"), Just("[]")];
+    let members = prop::collection::btree_map(
+        prop_oneof![Just("k"), Just("d"), Just("e")],
+        leaf.prop_map(str::to_string),
+        0..3,
+    );
+    if depth == 0 {
+        return members
+            .prop_map(|m| object(m.into_iter().map(|(k, v)| (k.to_string(), v)).collect()))
+            .boxed();
+    }
+    (
+        members,
+        prop::option::of(prop::collection::vec(element(depth - 1), 0..3)),
+    )
+        .prop_map(|(m, nested)| {
+            let mut m: std::collections::BTreeMap<String, String> =
+                m.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+            if let Some(items) = nested {
+                m.insert("s".to_string(), format!("[{}]", items.join(",")));
+            }
+            object(m)
+        })
+        .boxed()
+}
+
+/// A condition on a member of those elements: a value, `exists` either way,
+/// or `exists: false` ORed with a value.
+fn element_condition() -> impl Strategy<Value = String> {
+    prop_oneof![
+        3 => Just(r#"[{"exists":false}]"#),
+        2 => Just(r#"["x"]"#),
+        1 => Just(r#"["y"]"#),
+        1 => Just("[1]"),
+        1 => Just(r#"[{"exists":true}]"#),
+        1 => Just(r#"[{"exists":false},"x"]"#),
+        1 => Just(r#"[{"anything-but":"x"}]"#),
+    ]
+    .prop_map(str::to_string)
+}
+
+/// A rule over `a`'s elements (and `a.s`'s), with `exists: false` common.
+fn element_rule() -> impl Strategy<Value = String> {
+    let fields = || {
+        prop::collection::btree_map(
+            prop_oneof![Just("k"), Just("d"), Just("e")],
+            element_condition(),
+            1..4,
+        )
+    };
+    (fields(), prop::option::of(fields())).prop_map(|(outer, inner)| {
+        let mut body: Vec<String> = outer.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+        if let Some(inner) = inner {
+            let inner: Vec<String> = inner.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+            body.push(format!("\"s\":{{{}}}", inner.join(",")));
+        }
+        format!("{{\"a\":{{{}}}}}", body.join(","))
+    })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// `exists: false` inside arrays of objects is judged on the elements the
+    /// rule's other fields choose, at every level of nesting.
+    #[test]
+    fn absence_in_arrays_of_objects_agrees_with_reference(
+        patterns in prop::collection::vec(element_rule(), 1..6),
+        elements in prop::collection::vec(prop::collection::vec(element(1), 0..4), 1..6),
+    ) {
+        let events: Vec<String> = elements
+            .iter()
+            .map(|items| format!("{{\"a\":[{}]}}", items.join(",")))
+            .collect();
+        for mode in [ScanMode::Validating, ScanMode::EarlyExit] {
+            let matcher = Matcher::builder()
+                .configure(Config::new().scan_mode(mode))
+                .build(&patterns)
+                .expect("valid patterns build");
+            for event in &events {
+                prop_assert_eq!(found(&matcher, event), expected(&patterns, event), "mode {:?}, event {}, patterns {:?}", mode, event, patterns);
+            }
+        }
+    }
 
     #[test]
     fn automaton_agrees_with_reference(

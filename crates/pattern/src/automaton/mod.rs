@@ -236,6 +236,7 @@ impl Automaton {
             heads,
             stack,
             arena,
+            absences,
             visited,
             reached,
             excluded_stamp,
@@ -252,15 +253,18 @@ impl Automaton {
         }
         let generation = *generation;
         arena.clear();
+        absences.clear();
         stack.clear();
         stack.push(Frame {
             state: 0,
             trail_start: 0,
             trail_len: 0,
+            absences_start: 0,
+            absences_len: 0,
         });
         while let Some(frame) = stack.pop() {
             let state_id = frame.state as usize;
-            if frame.trail_len == 0 {
+            if frame.trail_len == 0 && frame.absences_len == 0 {
                 // Reached without array constraints: any other visit of this
                 // state is subsumed.
                 if visited[state_id] == generation {
@@ -269,8 +273,12 @@ impl Automaton {
                 visited[state_id] = generation;
             }
             let state = &self.states[state_id];
-            for &rule in &state.rules {
-                set.insert(rule);
+            if !state.rules.is_empty()
+                && (frame.absences_len == 0 || absences_hold(&frame, absences, arena, scan, heads))
+            {
+                for &rule in &state.rules {
+                    set.insert(rule);
+                }
             }
             for transition in &state.transitions {
                 let mut value_index = heads[transition.field as usize];
@@ -282,6 +290,25 @@ impl Automaton {
                         });
                     }
                     continue;
+                }
+                if !transition.absent.is_empty() && all_in_arrays(scan, value_index) {
+                    // The field has values, all inside arrays: its absence
+                    // can still hold on the elements the rule's other
+                    // fields choose, which is judged where the sub-rule ends.
+                    let absences_start = absences.len() as u32;
+                    absences.extend_from_within(
+                        frame.absences_start as usize
+                            ..(frame.absences_start + frame.absences_len) as usize,
+                    );
+                    absences.push(transition.field);
+                    for &next in &transition.absent {
+                        stack.push(Frame {
+                            state: next,
+                            absences_start,
+                            absences_len: frame.absences_len + 1,
+                            ..frame
+                        });
+                    }
                 }
                 while value_index != NIL {
                     let value: FieldValue = scan.values[value_index as usize];
@@ -322,6 +349,7 @@ impl Automaton {
                                 state: next,
                                 trail_start,
                                 trail_len,
+                                ..frame
                             });
                         }
                     }
@@ -338,6 +366,7 @@ impl Automaton {
                                     state: next,
                                     trail_start,
                                     trail_len,
+                                    ..frame
                                 });
                             }
                         }
@@ -346,6 +375,71 @@ impl Automaton {
             }
         }
     }
+}
+
+/// Whether every value in the list starting at `value_index` lies inside
+/// an array (a value outside any array is seen by every choice of elements,
+/// so the field's absence can never hold).
+fn all_in_arrays(scan: &ScanBuffers, mut value_index: u32) -> bool {
+    while value_index != NIL {
+        let value = &scan.values[value_index as usize];
+        if value.trail_len == 0 {
+            return false;
+        }
+        value_index = value.next;
+    }
+    true
+}
+
+/// Whether each field whose absence `frame` took has no value consistent
+/// with the frame's trail (the elements the sub-rule's fields chose).
+fn absences_hold(
+    frame: &Frame,
+    absences: &[u32],
+    arena: &[TrailStep],
+    scan: &ScanBuffers,
+    heads: &[u32],
+) -> bool {
+    let trail: &[TrailStep] = if frame.trail_start & IN_SCAN != 0 {
+        let start = (frame.trail_start & !IN_SCAN) as usize;
+        &scan.trails[start..start + frame.trail_len as usize]
+    } else {
+        let start = frame.trail_start as usize;
+        &arena[start..start + frame.trail_len as usize]
+    };
+    let fields = &absences[frame.absences_start as usize..][..frame.absences_len as usize];
+    fields.iter().all(|&field| {
+        let mut value_index = heads[field as usize];
+        while value_index != NIL {
+            let value = &scan.values[value_index as usize];
+            let own = &scan.trails[value.trail_start as usize..][..value.trail_len as usize];
+            if trails_agree(trail, own) {
+                return false;
+            }
+            value_index = value.next;
+        }
+        true
+    })
+}
+
+/// Whether two trails (each sorted by array) take the same element of
+/// every array they share.
+fn trails_agree(a: &[TrailStep], b: &[TrailStep]) -> bool {
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].0.cmp(&b[j].0) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                if a[i].1 != b[j].1 {
+                    return false;
+                }
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    true
 }
 
 /// The value index's view of a recorded value.
@@ -509,6 +603,11 @@ struct Frame {
     state: u32,
     trail_start: u32,
     trail_len: u32,
+    /// Fields whose absence this path took while they have values in
+    /// arrays (in `Work::absences`): each must have no value consistent
+    /// with the trail the sub-rule ends with.
+    absences_start: u32,
+    absences_len: u32,
 }
 
 /// Per-thread working memory of the automaton, reused from event to event.
@@ -518,6 +617,7 @@ pub(crate) struct Work {
     heads: Vec<u32>,
     stack: Vec<Frame>,
     arena: Vec<TrailStep>,
+    absences: Vec<u32>,
     visited: Vec<u32>,
     reached: Vec<u32>,
     excluded_stamp: Vec<u32>,
