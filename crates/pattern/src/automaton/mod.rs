@@ -259,12 +259,11 @@ impl Automaton {
             state: 0,
             trail_start: 0,
             trail_len: 0,
-            absences_start: 0,
-            absences_len: 0,
+            absences: NIL,
         });
         while let Some(frame) = stack.pop() {
             let state_id = frame.state as usize;
-            if frame.trail_len == 0 && frame.absences_len == 0 {
+            if frame.trail_len == 0 && frame.absences == NIL {
                 // Reached without array constraints: any other visit of this
                 // state is subsumed.
                 if visited[state_id] == generation {
@@ -274,7 +273,7 @@ impl Automaton {
             }
             let state = &self.states[state_id];
             if !state.rules.is_empty()
-                && (frame.absences_len == 0 || absences_hold(&frame, absences, arena, scan, heads))
+                && (frame.absences == NIL || absences_hold(&frame, absences, arena, scan, heads))
             {
                 for &rule in &state.rules {
                     set.insert(rule);
@@ -295,17 +294,12 @@ impl Automaton {
                     // The field has values, all inside arrays: its absence
                     // can still hold on the elements the rule's other
                     // fields choose, which is judged where the sub-rule ends.
-                    let absences_start = absences.len() as u32;
-                    absences.extend_from_within(
-                        frame.absences_start as usize
-                            ..(frame.absences_start + frame.absences_len) as usize,
-                    );
-                    absences.push(transition.field);
+                    let link = absences.len() as u32;
+                    absences.push((transition.field, frame.absences));
                     for &next in &transition.absent {
                         stack.push(Frame {
                             state: next,
-                            absences_start,
-                            absences_len: frame.absences_len + 1,
+                            absences: link,
                             ..frame
                         });
                     }
@@ -395,7 +389,7 @@ fn all_in_arrays(scan: &ScanBuffers, mut value_index: u32) -> bool {
 /// with the frame's trail (the elements the sub-rule's fields chose).
 fn absences_hold(
     frame: &Frame,
-    absences: &[u32],
+    absences: &[(u32, u32)],
     arena: &[TrailStep],
     scan: &ScanBuffers,
     heads: &[u32],
@@ -407,8 +401,13 @@ fn absences_hold(
         let start = frame.trail_start as usize;
         &arena[start..start + frame.trail_len as usize]
     };
-    let fields = &absences[frame.absences_start as usize..][..frame.absences_len as usize];
-    fields.iter().all(|&field| {
+    let mut link = frame.absences;
+    std::iter::from_fn(|| {
+        let (field, previous) = *absences.get(link as usize)?;
+        link = previous;
+        Some(field)
+    })
+    .all(|field| {
         let mut value_index = heads[field as usize];
         while value_index != NIL {
             let value = &scan.values[value_index as usize];
@@ -603,11 +602,11 @@ struct Frame {
     state: u32,
     trail_start: u32,
     trail_len: u32,
-    /// Fields whose absence this path took while they have values in
-    /// arrays (in `Work::absences`): each must have no value consistent
-    /// with the trail the sub-rule ends with.
-    absences_start: u32,
-    absences_len: u32,
+    /// The last field whose absence this path took while it has values in
+    /// arrays (a link into `Work::absences`, which chains to the one
+    /// before, or `NIL`): each must have no value consistent with the trail
+    /// the sub-rule ends with.
+    absences: u32,
 }
 
 /// Per-thread working memory of the automaton, reused from event to event.
@@ -617,7 +616,8 @@ pub(crate) struct Work {
     heads: Vec<u32>,
     stack: Vec<Frame>,
     arena: Vec<TrailStep>,
-    absences: Vec<u32>,
+    /// (field, previous link) chains of the frames' absences.
+    absences: Vec<(u32, u32)>,
     visited: Vec<u32>,
     reached: Vec<u32>,
     excluded_stamp: Vec<u32>,
