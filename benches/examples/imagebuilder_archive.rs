@@ -1,6 +1,6 @@
 //! Writes a sluice archive of generated Image Builder events: the bundled
 //! example archive (`examples/imagebuilder/archive`) is made with
-//! `cargo run -p sluice-benches --example imagebuilder_archive -- examples/imagebuilder/archive 20000`.
+//! `cargo run -p sluice-benches --example imagebuilder_archive -- examples/imagebuilder/archive 10000`.
 //! Usage: imagebuilder_archive DIR COUNT [SEED]
 
 use std::path::Path;

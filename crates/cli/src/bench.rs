@@ -14,16 +14,23 @@ use crate::rules;
 /// Minimum measuring time per mode.
 const MEASURE: Duration = Duration::from_secs(2);
 
-pub fn run(rules_path: &str, events_paths: &[String]) -> Result<ExitCode> {
+pub fn run(rules_path: &str, events_paths: &[String], max_event_bytes: usize) -> Result<ExitCode> {
     let specs = rules::load(rules_path)?;
     let mut data = Vec::new();
     let mut lines = Vec::new();
     for path in events_paths {
         let stream = input::open_events(path, Arc::new(AtomicU64::new(0)))?;
-        input::read_batches(path, stream, 0, |batch| {
+        input::read_batches(path, stream, 0, max_event_bytes, |batch| {
             let base = data.len();
             data.extend_from_slice(&batch.data);
-            lines.extend(batch.lines.iter().map(|&(s, e, _)| (base + s, base + e)));
+            for line in &batch.lines {
+                match line.oversized {
+                    None => lines.push((base + line.start, base + line.end)),
+                    Some(oversized) => {
+                        eprintln!("sluice: {path}:{}: skipped: {oversized}", line.line)
+                    }
+                }
+            }
             Ok(())
         })?;
     }

@@ -1,4 +1,5 @@
-//! Reading arguments and event files.
+//! Reading arguments and event files, with every line and file bounded in
+//! bytes.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
@@ -6,13 +7,127 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 
-/// An argument given inline or as `file://PATH`, as the AWS CLI accepts.
+/// `--max-event-size` unless given: EventBridge's largest event, 1 MiB.
+pub const DEFAULT_MAX_EVENT_BYTES: usize = 1 << 20;
+/// The largest `--max-event-size` accepted.
+pub const MAX_EVENT_BYTES_LIMIT: usize = 1 << 30;
+/// The largest `file://` argument read (a pattern is at most 4096
+/// characters; an event at most `--max-event-size`).
+pub const MAX_ARGUMENT_FILE_BYTES: u64 = 4 << 20;
+
+/// `--max-event-size`: events longer than this are counted as malformed
+/// and skipped without being held in memory.
+#[derive(clap::Args, Debug, Clone, Copy)]
+pub struct EventSizeArgs {
+    /// Longest event line read, in bytes; longer lines are counted as
+    /// malformed and skipped (at most 1073741824).
+    #[arg(long = "max-event-size", value_name = "BYTES", default_value_t = DEFAULT_MAX_EVENT_BYTES, value_parser = parse_event_size)]
+    pub max_event_bytes: usize,
+}
+
+fn parse_event_size(text: &str) -> Result<usize, String> {
+    let bytes: usize = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of bytes"))?;
+    if bytes == 0 || bytes > MAX_EVENT_BYTES_LIMIT {
+        return Err(format!(
+            "{bytes} is not between 1 and {MAX_EVENT_BYTES_LIMIT} bytes"
+        ));
+    }
+    Ok(bytes)
+}
+
+/// An argument given inline or as `file://PATH`, as the AWS CLI accepts;
+/// a file is read up to [`MAX_ARGUMENT_FILE_BYTES`].
 pub fn inline_or_file(value: &str) -> Result<String> {
-    match value.strip_prefix("file://") {
-        Some(path) => std::fs::read_to_string(path).with_context(|| format!("cannot read {path}")),
-        None => Ok(value.to_string()),
+    let Some(path) = value.strip_prefix("file://") else {
+        return Ok(value.to_string());
+    };
+    let file = File::open(path).with_context(|| format!("cannot read {path}"))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_ARGUMENT_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("cannot read {path}"))?;
+    if bytes.len() as u64 > MAX_ARGUMENT_FILE_BYTES {
+        bail!(
+            "{path} is larger than {MAX_ARGUMENT_FILE_BYTES} bytes, more than a pattern or an event can be"
+        );
+    }
+    String::from_utf8(bytes).with_context(|| format!("{path} is not UTF-8 text"))
+}
+
+/// What [`read_line_bounded`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineRead {
+    /// The end of the input.
+    End,
+    /// A line (appended, without its `\n`).
+    Line,
+    /// A line longer than the limit, of this many bytes: skipped, nothing
+    /// appended.
+    TooLong(u64),
+}
+
+/// Appends the next line of `reader` to `out` (without the `\n`), unless it
+/// is longer than `max` bytes: such a line is read through and dropped, and
+/// never held whole.
+pub fn read_line_bounded(
+    reader: &mut dyn BufRead,
+    out: &mut Vec<u8>,
+    max: usize,
+) -> io::Result<LineRead> {
+    let start = out.len();
+    let mut length = 0u64;
+    let mut any = false;
+    loop {
+        let buffer = reader.fill_buf()?;
+        if buffer.is_empty() {
+            break;
+        }
+        any = true;
+        let (chunk, done) = match memchr::memchr(b'\n', buffer) {
+            Some(i) => (&buffer[..i], Some(i + 1)),
+            None => (buffer, None),
+        };
+        length += chunk.len() as u64;
+        if length <= max as u64 {
+            out.extend_from_slice(chunk);
+        } else {
+            out.truncate(start);
+        }
+        let used = done.unwrap_or(buffer.len());
+        reader.consume(used);
+        if done.is_some() {
+            break;
+        }
+    }
+    Ok(if !any {
+        LineRead::End
+    } else if length > max as u64 {
+        LineRead::TooLong(length)
+    } else {
+        LineRead::Line
+    })
+}
+
+/// Why a line was not taken as an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Oversized {
+    /// The line's length.
+    pub bytes: u64,
+    /// `--max-event-size`.
+    pub limit: usize,
+}
+
+impl std::fmt::Display for Oversized {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the event has {} bytes, more than --max-event-size {}",
+            self.bytes, self.limit
+        )
     }
 }
 
@@ -64,24 +179,39 @@ pub fn file_len(path: &str) -> Option<u64> {
         .flatten()
 }
 
+/// One line of a batch: its bytes in the batch's data and its 1-based line
+/// number, or, for a line over `--max-event-size`, its length.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchLine {
+    pub start: usize,
+    pub end: usize,
+    pub line: u64,
+    pub oversized: Option<Oversized>,
+}
+
 /// A batch of event lines from one file.
 pub struct Batch {
     pub seq: u64,
     pub file: Arc<str>,
     pub data: Vec<u8>,
-    /// (start, end, 1-based line number) of each non-empty line.
-    pub lines: Vec<(usize, usize, u64)>,
+    /// Every non-blank line.
+    pub lines: Vec<BatchLine>,
 }
 
 /// Lines per batch handed to a worker.
 pub const BATCH_LINES: usize = 2048;
+/// Bytes per batch: a batch ends at whichever comes first, so memory stays
+/// bounded whatever the events' sizes.
+pub const BATCH_BYTES: usize = 4 << 20;
 
 /// Splits a reader into batches, calling `send` for each; returns the
-/// number of batches.
+/// number of batches. Lines over `max_event_bytes` are never held: their
+/// batch line records only their length.
 pub fn read_batches(
     file: &str,
     mut reader: Box<dyn BufRead + Send>,
     first_seq: u64,
+    max_event_bytes: usize,
     mut send: impl FnMut(Batch) -> Result<()>,
 ) -> Result<u64> {
     let name: Arc<str> = Arc::from(file);
@@ -90,24 +220,36 @@ pub fn read_batches(
     let mut batch = new_batch(seq, &name);
     loop {
         let start = batch.data.len();
-        let n = reader
-            .read_until(b'\n', &mut batch.data)
+        let read = read_line_bounded(&mut reader, &mut batch.data, max_event_bytes)
             .with_context(|| format!("cannot read {file}"))?;
-        if n == 0 {
-            break;
-        }
+        let oversized = match read {
+            LineRead::End => break,
+            LineRead::Line => None,
+            LineRead::TooLong(bytes) => Some(Oversized {
+                bytes,
+                limit: max_event_bytes,
+            }),
+        };
         line_no += 1;
         let mut end = batch.data.len();
-        while end > start && matches!(batch.data[end - 1], b'\n' | b'\r') {
+        while end > start && batch.data[end - 1] == b'\r' {
             end -= 1;
         }
-        if batch.data[start..end]
-            .iter()
-            .any(|b| !b.is_ascii_whitespace())
+        if oversized.is_some()
+            || batch.data[start..end]
+                .iter()
+                .any(|b| !b.is_ascii_whitespace())
         {
-            batch.lines.push((start, end, line_no));
+            batch.lines.push(BatchLine {
+                start,
+                end,
+                line: line_no,
+                oversized,
+            });
+        } else {
+            batch.data.truncate(start);
         }
-        if batch.lines.len() >= BATCH_LINES {
+        if batch.lines.len() >= BATCH_LINES || batch.data.len() >= BATCH_BYTES {
             send(std::mem::replace(&mut batch, new_batch(seq + 1, &name)))?;
             seq += 1;
         }
@@ -123,7 +265,7 @@ fn new_batch(seq: u64, file: &Arc<str>) -> Batch {
     Batch {
         seq,
         file: file.clone(),
-        data: Vec::with_capacity(BATCH_LINES * 1024),
+        data: Vec::with_capacity(BATCH_BYTES),
         lines: Vec::with_capacity(BATCH_LINES),
     }
 }
@@ -134,8 +276,8 @@ pub struct EventLine {
     pub path: Arc<str>,
     /// Its 1-based line number.
     pub line: u64,
-    /// The line without surrounding whitespace.
-    pub event: Vec<u8>,
+    /// The line without surrounding whitespace, or why it was not read.
+    pub event: Result<Vec<u8>, Oversized>,
 }
 
 /// The non-blank lines of several events files in turn, each file opened
@@ -143,13 +285,16 @@ pub struct EventLine {
 pub struct EventLines {
     paths: std::vec::IntoIter<String>,
     current: Option<(Arc<str>, u64, Box<dyn BufRead + Send>)>,
+    max_event_bytes: usize,
 }
 
-/// Reads `paths` one after the other as [`EventLine`]s.
-pub fn event_lines(paths: Vec<String>) -> EventLines {
+/// Reads `paths` one after the other as [`EventLine`]s; lines over
+/// `max_event_bytes` come as [`Oversized`].
+pub fn event_lines(paths: Vec<String>, max_event_bytes: usize) -> EventLines {
     EventLines {
         paths: paths.into_iter(),
         current: None,
+        max_event_bytes,
     }
 }
 
@@ -167,9 +312,20 @@ impl Iterator for EventLines {
                 continue;
             };
             let mut buffer = Vec::new();
-            match reader.read_until(b'\n', &mut buffer) {
-                Ok(0) => self.current = None,
-                Ok(_) => {
+            match read_line_bounded(reader, &mut buffer, self.max_event_bytes) {
+                Ok(LineRead::End) => self.current = None,
+                Ok(LineRead::TooLong(bytes)) => {
+                    *line += 1;
+                    return Some(Ok(EventLine {
+                        path: path.clone(),
+                        line: *line,
+                        event: Err(Oversized {
+                            bytes,
+                            limit: self.max_event_bytes,
+                        }),
+                    }));
+                }
+                Ok(LineRead::Line) => {
                     *line += 1;
                     let event = buffer.trim_ascii();
                     if event.is_empty() {
@@ -183,7 +339,7 @@ impl Iterator for EventLines {
                     return Some(Ok(EventLine {
                         path: path.clone(),
                         line: *line,
-                        event,
+                        event: Ok(event),
                     }));
                 }
                 Err(e) => {
@@ -193,5 +349,56 @@ impl Iterator for EventLines {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_lines_are_read_through_and_dropped() {
+        let text = b"short\n0123456789abcdef\nlast";
+        for capacity in [1, 3, 7, 64] {
+            let mut reader = BufReader::with_capacity(capacity, &text[..]);
+            let mut out = Vec::new();
+            assert_eq!(
+                read_line_bounded(&mut reader, &mut out, 8).unwrap(),
+                LineRead::Line
+            );
+            assert_eq!(out, b"short");
+            assert_eq!(
+                read_line_bounded(&mut reader, &mut out, 8).unwrap(),
+                LineRead::TooLong(16)
+            );
+            assert_eq!(out, b"short", "nothing kept of the long line");
+            assert_eq!(
+                read_line_bounded(&mut reader, &mut out, 8).unwrap(),
+                LineRead::Line
+            );
+            assert_eq!(out, b"shortlast");
+            assert_eq!(
+                read_line_bounded(&mut reader, &mut out, 8).unwrap(),
+                LineRead::End
+            );
+        }
+    }
+
+    #[test]
+    fn batches_end_by_bytes_as_well_as_lines() {
+        let line = "x".repeat(100_000);
+        let text: String = (0..100).map(|_| format!("{line}\n")).collect();
+        let reader: Box<dyn BufRead + Send> = Box::new(io::Cursor::new(text.into_bytes()));
+        let mut sizes = Vec::new();
+        read_batches("f", reader, 0, 1 << 20, |batch| {
+            sizes.push(batch.data.len());
+            Ok(())
+        })
+        .unwrap();
+        assert!(sizes.len() >= 2, "{sizes:?}");
+        assert!(
+            sizes.iter().all(|&s| s <= BATCH_BYTES + 100_000),
+            "{sizes:?}"
+        );
     }
 }

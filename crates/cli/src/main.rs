@@ -6,6 +6,7 @@
 
 mod archiving;
 mod bench;
+mod checks;
 mod following;
 mod input;
 mod logging;
@@ -65,29 +66,18 @@ enum Command {
         #[arg(long)]
         count: bool,
         /// Worker threads (default: every core).
-        #[arg(long)]
+        #[arg(long, value_parser = checks::threads)]
         threads: Option<usize>,
         /// Trust the input: skip validation of unneeded parts of events.
         #[arg(long)]
         early_exit: bool,
+        #[command(flatten)]
+        size: input::EventSizeArgs,
     },
     /// Deliver events to the targets of the rules they match.
     Route(routing::RouteOptions),
     /// Keep the events of a bus in the archives a rules file declares.
-    Archive {
-        /// Rules file declaring archives ("Archives" list, or AWS::Events::Archive resources).
-        #[arg(long)]
-        rules: String,
-        /// Event files (JSON Lines; .gz, .zst, or - for stdin).
-        #[arg(required = true)]
-        events: Vec<String>,
-        /// Where archives live (one directory per archive).
-        #[arg(long, default_value = "archives")]
-        archive_dir: String,
-        /// The bus the events arrive on.
-        #[arg(long, default_value = "default")]
-        event_bus: String,
-    },
+    Archive(archiving::ArchiveOptions),
     /// Replay the events of a time window from an archive or a JSON Lines file.
     Replay(replaying::ReplayOptions),
     /// Follow one event through a processing log (written by --log-to).
@@ -114,6 +104,8 @@ enum Command {
         /// Event files.
         #[arg(required = true)]
         events: Vec<String>,
+        #[command(flatten)]
+        size: input::EventSizeArgs,
     },
 }
 
@@ -239,17 +231,7 @@ fn run(command: Command) -> Result<ExitCode> {
             Ok(ExitCode::from(if explanation.matched() { 0 } else { 1 }))
         }
         Command::Route(options) => routing::run(&options),
-        Command::Archive {
-            rules,
-            events,
-            archive_dir,
-            event_bus,
-        } => archiving::run(&archiving::ArchiveOptions {
-            rules,
-            events,
-            archive_dir,
-            event_bus,
-        }),
+        Command::Archive(options) => archiving::run(&options),
         Command::Replay(options) => replaying::run(&options),
         Command::Log {
             event_id,
@@ -282,6 +264,7 @@ fn run(command: Command) -> Result<ExitCode> {
             count,
             threads,
             early_exit,
+            size,
         } => {
             let threads = threads.unwrap_or_else(|| {
                 std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
@@ -292,8 +275,13 @@ fn run(command: Command) -> Result<ExitCode> {
                 count,
                 threads,
                 early_exit,
+                max_event_bytes: size.max_event_bytes,
             })
         }
-        Command::Bench { rules, events } => bench::run(&rules, &events),
+        Command::Bench {
+            rules,
+            events,
+            size,
+        } => bench::run(&rules, &events, size.max_event_bytes),
     }
 }

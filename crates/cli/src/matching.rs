@@ -21,6 +21,7 @@ pub struct MatchOptions {
     pub count: bool,
     pub threads: usize,
     pub early_exit: bool,
+    pub max_event_bytes: usize,
 }
 
 /// What one worker made of one batch.
@@ -67,24 +68,30 @@ pub fn run(options: &MatchOptions) -> Result<ExitCode> {
         let matcher = matcher.clone();
         let names = names.clone();
         let per_event = !options.count;
-        workers.push(std::thread::spawn(move || {
-            worker(&matcher, &names, per_event, &rx, &tx)
-        }));
+        let spawned = std::thread::Builder::new()
+            .name("sluice-match".into())
+            .spawn(move || worker(&matcher, &names, per_event, &rx, &tx))
+            .with_context(|| format!("cannot start {threads} matching threads"))?;
+        workers.push(spawned);
     }
     drop(result_tx);
 
     let files = options.events.clone();
     let reader_read = read.clone();
-    let reader = std::thread::spawn(move || -> Result<()> {
-        let mut seq = 0;
-        for file in &files {
-            let stream = input::open_events(file, reader_read.clone())?;
-            seq += input::read_batches(file, stream, seq, |batch| {
-                batch_tx.send(batch).context("workers stopped")
-            })?;
-        }
-        Ok(())
-    });
+    let max_event_bytes = options.max_event_bytes;
+    let reader = std::thread::Builder::new()
+        .name("sluice-read".into())
+        .spawn(move || -> Result<()> {
+            let mut seq = 0;
+            for file in &files {
+                let stream = input::open_events(file, reader_read.clone())?;
+                seq += input::read_batches(file, stream, seq, max_event_bytes, |batch| {
+                    batch_tx.send(batch).context("workers stopped")
+                })?;
+            }
+            Ok(())
+        })
+        .context("cannot start the reading thread")?;
 
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
@@ -136,7 +143,7 @@ pub fn run(options: &MatchOptions) -> Result<ExitCode> {
     out.flush()?;
     if invalid > 0 {
         eprintln!(
-            "sluice: {invalid} of {events} events were not valid JSON objects and matched nothing"
+            "sluice: {invalid} of {events} events were not valid JSON objects (or were too large) and matched nothing"
         );
     }
     Ok(if matched_events > 0 {
@@ -197,8 +204,25 @@ fn worker(
             invalid: 0,
             matched_events: 0,
         };
-        for &(start, end, line) in &batch.lines {
+        for &input::BatchLine {
+            start,
+            end,
+            line,
+            oversized,
+        } in &batch.lines
+        {
             result.events += 1;
+            if let Some(oversized) = oversized {
+                result.invalid += 1;
+                if per_event {
+                    let reason = serde_json::to_string(&oversized.to_string()).unwrap_or_default();
+                    let _ = writeln!(
+                        result.output,
+                        "{{\"file\": {file}, \"line\": {line}, \"error\": {reason}}}"
+                    );
+                }
+                continue;
+            }
             match matcher.matches_with(&mut cache, &batch.data[start..end], &mut hits) {
                 Ok(()) => {
                     if !hits.is_empty() {

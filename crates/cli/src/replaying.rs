@@ -17,14 +17,14 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
 use serde::Serialize;
-use sluice_router::archive::{Archive, read_envelope};
-use sluice_router::clock::parse_rfc3339;
+use sluice_router::archive::{Archive, is_archive, read_envelope};
+use sluice_router::clock::{format_epoch_seconds, parse_rfc3339};
 use sluice_router::dispatch::{Router, RouterSettings};
 use sluice_router::load::{Parameters, load_rules};
 use sluice_router::model::{Environment, Rule};
 use sluice_router::replay::{
-    ArchiveEvents, BucketOrder, TimedEvent, Window, dry_run_archive, dry_run_events,
-    with_replay_name,
+    ArchiveEvents, BucketOrder, CorruptSegment, ReplayCounts, TimedEvent, Window, dry_run_archive,
+    dry_run_events, with_replay_name,
 };
 use sluice_router::table::RuleTable;
 
@@ -47,7 +47,7 @@ pub struct ReplayOptions {
     #[arg(long)]
     pub rules: String,
     /// The replay's name, set as "replay-name" on every event.
-    #[arg(long, default_value = "sluice-replay")]
+    #[arg(long, default_value = "sluice-replay", value_parser = crate::checks::replay_name)]
     pub name: String,
     /// Deliver only to these rules (repeatable).
     #[arg(long = "filter-rule")]
@@ -56,19 +56,25 @@ pub struct ReplayOptions {
     #[arg(long)]
     pub dry_run: bool,
     /// The bus of a JSON Lines file (an archive knows its own).
-    #[arg(long, default_value = "default")]
+    #[arg(long, default_value = "default", value_parser = crate::checks::bus_name)]
     pub event_bus: String,
     /// Seconds to wait for out-of-order events in a JSON Lines file.
     #[arg(long = "lateness", value_name = "SECONDS", default_value_t = 600)]
     pub lateness_seconds: i64,
     /// Matching threads for --dry-run (default: every core).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::checks::threads)]
     pub threads: Option<usize>,
+    /// Skip the first N events of the window (in replay order): with the
+    /// --start a stopped replay printed, it continues where that one ended.
+    #[arg(long = "skip-events", value_name = "N", default_value_t = 0)]
+    pub skip_events: u64,
     /// Write failed deliveries here (default: stderr).
     #[arg(long)]
     pub failures: Option<String>,
     #[command(flatten)]
     pub log: crate::logging::LogArgs,
+    #[command(flatten)]
+    pub size: input::EventSizeArgs,
 }
 
 impl ReplayOptions {
@@ -110,9 +116,30 @@ impl Batch {
 }
 
 /// What the reader thread reports when it is done.
+#[derive(Default)]
 struct ReadTotals {
     events: u64,
     late_events: u64,
+    /// Events that could not be read (damaged segments, no time, too large).
+    unreadable: u64,
+    corrupt_segments: Vec<CorruptSegment>,
+    /// The time of the last event replayed, and how many events of the
+    /// window at that time came up to it (skipped ones included).
+    last: Option<(i64, u64)>,
+    /// Why reading stopped before the end of the window.
+    stopped: Option<String>,
+}
+
+impl ReadTotals {
+    /// What a rerun takes to continue after the last event replayed.
+    fn resume(&self) -> Option<serde_json::Value> {
+        let (time, at_time) = self.last?;
+        Some(serde_json::json!({
+            "replayed_through": format_epoch_seconds(time),
+            "start": format_epoch_seconds(time),
+            "skip_events": at_time,
+        }))
+    }
 }
 
 pub fn run(options: &ReplayOptions) -> Result<ExitCode> {
@@ -137,6 +164,9 @@ pub fn run(options: &ReplayOptions) -> Result<ExitCode> {
             }
         })
     });
+    if options.dry_run && options.skip_events > 0 {
+        bail!("--skip-events continues a delivering replay; a dry run counts the whole window");
+    }
     if options.dry_run && options.log.wanted() {
         anyhow::bail!("--dry-run delivers nothing, so it writes no processing log (--log-to)");
     }
@@ -150,18 +180,23 @@ pub fn run(options: &ReplayOptions) -> Result<ExitCode> {
             Source::Archive(_) => table.with_scan_mode(sluice_pattern::ScanMode::EarlyExit),
             Source::Files { .. } => table,
         };
-        let name = options.name.clone();
-        let lateness = options.lateness_seconds;
+        let plan = ReadPlan {
+            window,
+            name: options.name.clone(),
+            lateness: options.lateness_seconds,
+            skip: options.skip_events,
+            max_event_bytes: options.size.max_event_bytes,
+        };
         let counter = read.clone();
-        let reader =
-            std::thread::spawn(move || source.read(window, &name, lateness, &sender, &counter));
+        let reader = std::thread::Builder::new()
+            .name("sluice-replay-read".into())
+            .spawn(move || source.read(&plan, &sender, &counter))
+            .context("cannot start the reading thread")?;
         let delivered = deliver(options, table, &bus, receiver);
         let totals = reader
             .join()
             .map_err(|_| anyhow!("the archive reader stopped unexpectedly"))?;
-        totals.and_then(|totals| {
-            delivered.map(|(rules, matched, failures)| (totals, rules, matched, failures))
-        })
+        delivered.map(|(rules, matched, failures)| (totals, rules, matched, failures))
     };
     if let Some(bar) = &progress {
         bar.finish_and_clear();
@@ -171,18 +206,45 @@ pub fn run(options: &ReplayOptions) -> Result<ExitCode> {
     }
     let (totals, rules, matched, failures) = outcome?;
     let seconds = began.elapsed().as_secs_f64();
+    let corrupt_segments: Vec<serde_json::Value> = totals
+        .corrupt_segments
+        .iter()
+        .map(|c| serde_json::json!({"file": c.file, "reason": c.reason, "events_lost": c.events_lost}))
+        .collect();
+    for corrupt in &totals.corrupt_segments {
+        eprintln!(
+            "sluice: {}: damaged, {} events not replayed: {}",
+            corrupt.file, corrupt.events_lost, corrupt.reason
+        );
+    }
+    let stopped = totals
+        .stopped
+        .as_ref()
+        .map(|reason| serde_json::json!({"reason": reason, "resume": totals.resume()}));
     let summary = Summary {
         replay: &options.name,
         dry_run: options.dry_run,
         events: totals.events,
         matched,
         late_events: totals.late_events,
+        unreadable: totals.unreadable,
+        corrupt_segments,
+        stopped,
         seconds: (seconds * 1000.0).round() / 1000.0,
         events_per_second: (totals.events as f64 / seconds.max(1e-9)).round(),
         rules,
     };
     println!("{}", serde_json::to_string_pretty(&summary)?);
-    Ok(if failures > 0 {
+    if let Some(reason) = &totals.stopped {
+        eprintln!("sluice: the replay stopped: {reason}");
+        if let Some((time, at_time)) = totals.last {
+            eprintln!(
+                "sluice: to continue after the last event replayed, run again with --start {} --skip-events {at_time}",
+                format_epoch_seconds(time)
+            );
+        }
+    }
+    Ok(if failures > 0 || totals.stopped.is_some() {
         ExitCode::from(2)
     } else {
         ExitCode::SUCCESS
@@ -196,6 +258,12 @@ struct Summary<'a> {
     events: u64,
     matched: u64,
     late_events: u64,
+    /// Events in the window that could not be read.
+    unreadable: u64,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    corrupt_segments: Vec<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stopped: Option<serde_json::Value>,
     seconds: f64,
     events_per_second: f64,
     rules: serde_json::Value,
@@ -231,7 +299,7 @@ enum Source {
 impl Source {
     fn open(path: &str, bus: &str) -> Result<Source> {
         let dir = Path::new(path);
-        if dir.join("archive.json").exists() {
+        if is_archive(dir) {
             return Ok(Source::Archive(
                 Archive::open(dir).with_context(|| format!("cannot open archive {path}"))?,
             ));
@@ -252,56 +320,94 @@ impl Source {
         }
     }
 
-    /// Sends the window's events, in order and marked, in batches.
-    fn read(
-        self,
-        window: Window,
-        name: &str,
-        lateness: i64,
-        sender: &SyncSender<Batch>,
-        read: &AtomicU64,
-    ) -> Result<ReadTotals> {
+    /// Sends the window's events, in order and marked, in batches. An
+    /// error ends the reading; what was sent before it is replayed, and the
+    /// totals say where it stopped.
+    fn read(self, plan: &ReadPlan, sender: &SyncSender<Batch>, read: &AtomicU64) -> ReadTotals {
         let mut batch = Batch::new();
-        let mut totals = ReadTotals {
-            events: 0,
-            late_events: 0,
-        };
-        let mut emit = |event: TimedEvent, batch: &mut Batch| -> Result<()> {
-            let marked = with_replay_name(&event.event, name)
-                .ok_or_else(|| anyhow!("an archived event is not a JSON object"))?;
-            batch.data.extend_from_slice(&marked);
-            batch.ends.push(batch.data.len());
-            totals.events += 1;
-            read.fetch_add(1, Ordering::Relaxed);
-            if batch.ends.len() >= BATCH_EVENTS {
-                let full = std::mem::replace(batch, Batch::new());
-                sender
-                    .send(full)
-                    .map_err(|_| anyhow!("the replay stopped reading"))?;
-            }
-            Ok(())
-        };
-        match self {
-            Source::Archive(archive) => {
-                for event in ArchiveEvents::new(&archive, window) {
-                    emit(event?, &mut batch)?;
+        let mut totals = ReadTotals::default();
+        let mut seen = 0u64;
+        let mut at_time: Option<(i64, u64)> = None;
+        let mut emit =
+            |event: TimedEvent, batch: &mut Batch, totals: &mut ReadTotals| -> Result<()> {
+                seen += 1;
+                at_time = match at_time {
+                    Some((time, n)) if time == event.time => Some((time, n + 1)),
+                    _ => Some((event.time, 1)),
+                };
+                if seen <= plan.skip {
+                    return Ok(());
                 }
+                let marked = with_replay_name(&event.event, &plan.name)
+                    .ok_or_else(|| anyhow!("an archived event is not a JSON object"))?;
+                batch.data.extend_from_slice(&marked);
+                batch.ends.push(batch.data.len());
+                totals.events += 1;
+                totals.last = at_time;
+                read.fetch_add(1, Ordering::Relaxed);
+                if batch.ends.len() >= BATCH_EVENTS {
+                    let full = std::mem::replace(batch, Batch::new());
+                    sender
+                        .send(full)
+                        .map_err(|_| anyhow!("the replay stopped reading"))?;
+                }
+                Ok(())
+            };
+        let outcome: Result<()> = match self {
+            Source::Archive(archive) => {
+                let mut events = ArchiveEvents::new(&archive, plan.window);
+                let mut outcome = Ok(());
+                for event in events.by_ref() {
+                    if let Err(e) = event
+                        .map_err(anyhow::Error::from)
+                        .and_then(|event| emit(event, &mut batch, &mut totals))
+                    {
+                        outcome = Err(e);
+                        break;
+                    }
+                }
+                totals.corrupt_segments = events.corrupt_segments().to_vec();
+                totals.unreadable = totals.corrupt_segments.iter().map(|c| c.events_lost).sum();
+                outcome
             }
             Source::Files { paths, .. } => {
-                let mut events = PlainEvents::new(paths, window, lateness);
+                let mut events =
+                    PlainEvents::new(paths, plan.window, plan.lateness, plan.max_event_bytes);
+                let mut outcome = Ok(());
                 for event in &mut events {
-                    emit(event?, &mut batch)?;
+                    if let Err(e) = event
+                        .map_err(anyhow::Error::from)
+                        .and_then(|event| emit(event, &mut batch, &mut totals))
+                    {
+                        outcome = Err(e);
+                        break;
+                    }
                 }
                 totals.late_events = events.late_events();
+                totals.unreadable = events.unreadable;
+                outcome
             }
+        };
+        if !batch.ends.is_empty() && sender.send(batch).is_err() {
+            totals
+                .stopped
+                .get_or_insert_with(|| "the replay stopped reading".into());
         }
-        if !batch.ends.is_empty() {
-            sender
-                .send(batch)
-                .map_err(|_| anyhow!("the replay stopped reading"))?;
+        if let Err(e) = outcome {
+            totals.stopped = Some(format!("{e:#}"));
         }
-        Ok(totals)
+        totals
     }
+}
+
+/// What the reader thread reads, and how.
+struct ReadPlan {
+    window: Window,
+    name: String,
+    lateness: i64,
+    /// Events of the window skipped at its start.
+    skip: u64,
+    max_event_bytes: usize,
 }
 
 /// The window's events from plain JSON Lines files, in one-minute-bucket
@@ -313,16 +419,24 @@ struct PlainEvents {
     order: BucketOrder,
     ready: VecDeque<TimedEvent>,
     finished: bool,
+    /// Lines skipped: too large, or without an RFC 3339 `time`.
+    unreadable: u64,
 }
 
 impl PlainEvents {
-    fn new(paths: Vec<String>, window: Window, lateness: i64) -> PlainEvents {
+    fn new(
+        paths: Vec<String>,
+        window: Window,
+        lateness: i64,
+        max_event_bytes: usize,
+    ) -> PlainEvents {
         PlainEvents {
-            lines: input::event_lines(paths),
+            lines: input::event_lines(paths, max_event_bytes),
             window,
             order: BucketOrder::new(lateness),
             ready: VecDeque::new(),
             finished: false,
+            unreadable: 0,
         }
     }
 
@@ -355,8 +469,17 @@ impl Iterator for PlainEvents {
                     continue;
                 }
             };
+            let event = match event {
+                Ok(event) => event,
+                Err(oversized) => {
+                    self.unreadable += 1;
+                    eprintln!("sluice: {path}:{line}: skipped: {oversized}");
+                    continue;
+                }
+            };
             let envelope = read_envelope(&event);
             let Some(time) = envelope.and_then(|e| e.time) else {
+                self.unreadable += 1;
                 eprintln!("sluice: {path}:{line}: skipped: no RFC 3339 \"time\"");
                 continue;
             };
@@ -381,17 +504,23 @@ fn dry_run(
 ) -> Result<(ReadTotals, serde_json::Value, u64, usize)> {
     let threads = options.threads();
     let mut late_events = 0;
-    let counts = match source {
+    let mut counts: ReplayCounts = match source {
         Source::Archive(archive) => {
             dry_run_archive(&archive, window, &options.name, table, bus, threads, read)?
         }
         Source::Files { paths, .. } => {
-            let mut events = PlainEvents::new(paths, window, options.lateness_seconds);
+            let mut events = PlainEvents::new(
+                paths,
+                window,
+                options.lateness_seconds,
+                options.size.max_event_bytes,
+            );
             let counted = events.by_ref().inspect(|_| {
                 read.fetch_add(1, Ordering::Relaxed);
             });
-            let counts = dry_run_events(counted, &options.name, table, bus, threads)?;
+            let mut counts = dry_run_events(counted, &options.name, table, bus, threads)?;
             late_events = events.late_events();
+            counts.unreadable += events.unreadable;
             counts
         }
     };
@@ -418,6 +547,9 @@ fn dry_run(
     let totals = ReadTotals {
         events: counts.events,
         late_events,
+        unreadable: counts.unreadable,
+        corrupt_segments: std::mem::take(&mut counts.corrupt_segments),
+        ..ReadTotals::default()
     };
     Ok((
         totals,

@@ -30,16 +30,16 @@ pub struct RouteOptions {
     #[arg(required = true)]
     pub events: Vec<String>,
     /// The bus the events arrive on.
-    #[arg(long, default_value = "default")]
+    #[arg(long, default_value = "default", value_parser = crate::checks::bus_name)]
     pub event_bus: String,
     /// Values for Ref, Fn::GetAtt and ${...} in templates (JSON or YAML).
     #[arg(long)]
     pub parameters: Option<String>,
     /// Region in rule ARNs (default: AWS_REGION, else us-east-1).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::checks::region)]
     pub region: Option<String>,
     /// Account id in rule ARNs.
-    #[arg(long, default_value = "123456789012")]
+    #[arg(long, default_value = "123456789012", value_parser = crate::checks::account)]
     pub account: String,
     /// Print each delivery (target ARN and exact payload) instead of making it.
     #[arg(long)]
@@ -56,18 +56,19 @@ pub struct RouteOptions {
     pub failures: Option<String>,
     #[command(flatten)]
     pub log: crate::logging::LogArgs,
+    #[command(flatten)]
+    pub size: input::EventSizeArgs,
 }
 
 pub fn run(options: &RouteOptions) -> Result<ExitCode> {
-    let environment = Environment {
-        region: options
-            .region
-            .clone()
-            .or_else(|| std::env::var("AWS_REGION").ok())
-            .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
-            .unwrap_or_else(|| "us-east-1".to_string()),
-        account: options.account.clone(),
-    };
+    let region = options
+        .region
+        .clone()
+        .or_else(|| std::env::var("AWS_REGION").ok())
+        .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
+        .unwrap_or_else(|| "us-east-1".to_string());
+    let environment = Environment::new(&region, &options.account)
+        .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
     let parameters = match &options.parameters {
         None => Parameters::default(),
         Some(path) => {
@@ -179,10 +180,17 @@ async fn deliver(
     let router = Router::with_processing_log(table, Arc::new(connector), settings, log.clone())?;
     let progress = progress_bar();
     let (mut events, mut invalid) = (0u64, 0u64);
-    for item in input::event_lines(options.events.clone()) {
+    for item in input::event_lines(options.events.clone(), options.size.max_event_bytes) {
         let input::EventLine { path, line, event } = item?;
         events += 1;
-        if let Err(error) = router.route(&options.event_bus, &event).await {
+        let routed = match &event {
+            Ok(event) => router
+                .route(&options.event_bus, event)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(oversized) => Err(oversized.to_string()),
+        };
+        if let Err(error) = routed {
             invalid += 1;
             let message = format!("sluice: {path}:{line}: event rejected: {error}");
             match &progress {
@@ -382,7 +390,7 @@ fn dry_run(options: &RouteOptions, table: &RuleTable) -> Result<ExitCode> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let (mut events, mut invalid, mut deliveries, mut undeliverable) = (0u64, 0u64, 0u64, 0u64);
-    for item in input::event_lines(options.events.clone()) {
+    for item in input::event_lines(options.events.clone(), options.size.max_event_bytes) {
         let input::EventLine { path, line, event } = item?;
         events += 1;
         let ingestion_time = format_rfc3339(SystemTime::now());
@@ -393,10 +401,16 @@ fn dry_run(options: &RouteOptions, table: &RuleTable) -> Result<ExitCode> {
             error: None,
             deliveries: Vec::new(),
         };
-        match plan(table, &options.event_bus, &event, &ingestion_time) {
+        let planned = match &event {
+            Ok(event) => {
+                plan(table, &options.event_bus, event, &ingestion_time).map_err(|e| e.to_string())
+            }
+            Err(oversized) => Err(oversized.to_string()),
+        };
+        match planned {
             Err(error) => {
                 invalid += 1;
-                record.error = Some(error.to_string());
+                record.error = Some(error);
             }
             Ok(planned) => {
                 record.id = planned.first().map(|p| p.event_id.to_string());

@@ -5,10 +5,13 @@
 //! Pattern objects are kept as the raw text of the file: numbers in patterns
 //! are compared exactly, so they must never pass through a lossy `f64`.
 
-use anyhow::{Context, Result, bail};
+use std::collections::HashSet;
+
+use anyhow::{Context, Result, anyhow, bail};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use sluice_pattern::{Config, Matcher};
+use sluice_router::model::{self, RuleState};
 
 /// A rule as read from a file.
 pub struct RuleSpec {
@@ -34,8 +37,9 @@ struct ListRulesOutput {
     rules: Vec<RuleEntry>,
 }
 
-/// Reads the enabled event-pattern rules of a rules file. Disabled rules and
-/// schedule-only rules match no event and are left out.
+/// Reads the enabled event-pattern rules of a rules file. Names and states
+/// are checked as PutRule checks them; disabled rules and schedule-only
+/// rules match no event and are left out.
 pub fn load(path: &str) -> Result<Vec<RuleSpec>> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read rules file {path}"))?;
@@ -49,11 +53,22 @@ pub fn load(path: &str) -> Result<Vec<RuleSpec>> {
             .rules
     };
     let mut rules: Vec<RuleSpec> = Vec::new();
+    let mut seen: HashSet<String> = HashSet::with_capacity(entries.len());
     for (i, entry) in entries.into_iter().enumerate() {
         let Some(name) = entry.name else {
             bail!("{path}: rule #{} has no \"Name\"", i + 1);
         };
-        if entry.state.as_deref() == Some("DISABLED") {
+        model::check_rule_name(&name)
+            .map_err(|e| anyhow!("{path}: rule #{}: {}", i + 1, e.message()))?;
+        if !seen.insert(name.clone()) {
+            bail!("{path}: rule name {name:?} appears twice");
+        }
+        let state = match entry.state.as_deref() {
+            None => RuleState::Enabled,
+            Some(text) => RuleState::parse(text)
+                .map_err(|e| anyhow!("{path}: rule {name:?}: {}", e.message()))?,
+        };
+        if state == RuleState::Disabled {
             continue;
         }
         let pattern = match entry.event_pattern {
@@ -66,9 +81,6 @@ pub fn load(path: &str) -> Result<Vec<RuleSpec>> {
             None if entry.schedule_expression.is_some() => continue,
             None => bail!("{path}: rule {name:?} has no \"EventPattern\""),
         };
-        if rules.iter().any(|r| r.name == name) {
-            bail!("{path}: rule name {name:?} appears twice");
-        }
         rules.push(RuleSpec { name, pattern });
     }
     Ok(rules)

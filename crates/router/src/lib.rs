@@ -16,6 +16,7 @@ pub mod arn;
 pub mod clock;
 pub mod dispatch;
 pub mod document;
+pub mod files;
 pub mod jsonpath;
 pub mod load;
 pub mod metrics;

@@ -124,6 +124,28 @@ impl Default for Environment {
 }
 
 impl Environment {
+    /// An environment, checked: a region such as `us-east-1` and a
+    /// twelve-digit account id.
+    ///
+    /// ```
+    /// use sluice_router::model::Environment;
+    /// assert!(Environment::new("eu-west-2", "210987654321").is_ok());
+    /// assert!(Environment::new("moon", "210987654321").is_err());
+    /// assert!(Environment::new("us-east-1", "12345").is_err());
+    /// ```
+    pub fn new(region: &str, account: &str) -> Result<Environment, ValidationError> {
+        check_region(region)?;
+        if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ValidationError::validation(format!(
+                "Account {account:?} is not valid: an account id is twelve digits."
+            )));
+        }
+        Ok(Environment {
+            region: region.to_string(),
+            account: account.to_string(),
+        })
+    }
+
     /// The ARN of a rule: `…:rule/NAME` on the default bus,
     /// `…:rule/BUS/NAME` on a custom bus.
     pub fn rule_arn(&self, bus: &str, rule: &str) -> String {
@@ -329,6 +351,67 @@ pub struct Rule {
     pub description: Option<String>,
     /// Targets, at most five.
     pub targets: Vec<Target>,
+}
+
+/// Checks a region name: lower-case words joined by `-`, ending in a number
+/// (`us-east-1`, `us-gov-west-1`, `ap-southeast-4`).
+///
+/// ```
+/// use sluice_router::model::check_region;
+/// assert!(check_region("us-gov-west-1").is_ok());
+/// assert!(check_region("us-east").is_err());
+/// assert!(check_region("../x").is_err());
+/// ```
+pub fn check_region(region: &str) -> Result<(), ValidationError> {
+    let parts: Vec<&str> = region.split('-').collect();
+    let valid = parts.len() >= 3
+        && region.len() <= 32
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit())
+        && !parts[parts.len() - 1].is_empty();
+    if !valid {
+        return Err(ValidationError::validation(format!(
+            "Region {region:?} is not valid: a region is written like us-east-1."
+        )));
+    }
+    Ok(())
+}
+
+/// Checks a rule name as PutRule does.
+///
+/// ```
+/// use sluice_router::model::check_rule_name;
+/// assert!(check_rule_name("image-failed").is_ok());
+/// assert!(check_rule_name("").is_err());
+/// assert!(check_rule_name("../../x y").is_err());
+/// ```
+pub fn check_rule_name(name: &str) -> Result<(), ValidationError> {
+    check_name(name, "name")
+}
+
+/// Checks a replay name as StartReplay does.
+///
+/// ```
+/// use sluice_router::model::check_replay_name;
+/// assert!(check_replay_name("incident-42").is_ok());
+/// assert!(check_replay_name("a/b").is_err());
+/// ```
+pub fn check_replay_name(name: &str) -> Result<(), ValidationError> {
+    check_name(name, "replayName")
+}
+
+/// The bus name from `EventBusName`, which may be a name or a bus ARN,
+/// checked as PutRule checks it.
+///
+/// ```
+/// use sluice_router::model::parse_bus_name;
+/// assert_eq!(parse_bus_name("arn:aws:events:us-east-1:123456789012:event-bus/ops").unwrap(), "ops");
+/// assert!(parse_bus_name("bad bus").is_err());
+/// ```
+pub fn parse_bus_name(written: &str) -> Result<String, ValidationError> {
+    bus_name(Some(written))
 }
 
 fn check_name(value: &str, field: &str) -> Result<(), ValidationError> {

@@ -14,8 +14,8 @@
 //! ([`RotatingFile`]), or anything else that takes lines (sluice-targets
 //! writes them to a CloudWatch Logs log group).
 
-use std::fs::{File, OpenOptions};
-use std::io::{self, BufWriter, Write};
+use std::fs::File;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
@@ -24,6 +24,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde_json::{Map, Value, json};
 
 use crate::dispatch::{BoxFuture, DeliveryError, FailureKind};
+use crate::files;
 use crate::model::Environment;
 
 /// How much a processing log records; each level includes the ones before.
@@ -333,7 +334,13 @@ impl ProcessingLog {
 /// A local file of records, one a line, rotated by size: when the next
 /// record would take it past `max_bytes`, `PATH` becomes `PATH.1` (and
 /// `PATH.1` becomes `PATH.2`, and so on up to `keep` old files; the oldest
-/// goes) and a new `PATH` begins.
+/// goes) and a new `PATH` begins. Only a regular file is rotated (a device
+/// or a pipe is written as it is), and a link at `PATH` is refused, never
+/// followed.
+///
+/// Records are gathered into writes of about 64 KiB; a record counts as
+/// written only once its write has succeeded, and the records of a failed
+/// write count as failed, with the error.
 ///
 /// ```
 /// use sluice_router::processing_log::{LogSink, RotatingFile};
@@ -350,14 +357,23 @@ pub struct RotatingFile {
     path: PathBuf,
     max_bytes: u64,
     keep: usize,
+    /// Whether `path` is a regular file (only those are rotated).
+    rotates: bool,
     state: Mutex<FileState>,
 }
 
 struct FileState {
-    out: BufWriter<File>,
+    file: File,
+    /// Records not yet written, and how many there are.
+    buffer: Vec<u8>,
+    buffered: u64,
+    /// Bytes in the current file, written or buffered.
     bytes: u64,
     stats: LogStats,
 }
+
+/// Buffered bytes that make a write.
+const WRITE_BYTES: usize = 64 << 10;
 
 impl RotatingFile {
     /// Opens `path` for appending (creating it and its directory).
@@ -365,15 +381,18 @@ impl RotatingFile {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
-        let file = OpenOptions::new().create(true).append(true).open(path)?;
-        let bytes = file.metadata()?.len();
+        let file = files::open_append(path)?;
+        let meta = file.metadata()?;
         Ok(RotatingFile {
             path: path.to_path_buf(),
             max_bytes: max_bytes.max(1),
             keep,
+            rotates: meta.is_file(),
             state: Mutex::new(FileState {
-                out: BufWriter::new(file),
-                bytes,
+                file,
+                buffer: Vec::with_capacity(WRITE_BYTES),
+                buffered: 0,
+                bytes: meta.len(),
                 stats: LogStats::default(),
             }),
         })
@@ -386,35 +405,51 @@ impl RotatingFile {
     }
 
     fn rotate(&self, state: &mut FileState) -> io::Result<()> {
-        state.out.flush()?;
+        self.write_out(state);
         if self.keep == 0 {
             std::fs::remove_file(&self.path)?;
         } else {
             for n in (1..self.keep).rev() {
                 let from = self.rotated(n);
-                if from.exists() {
+                if std::fs::symlink_metadata(&from).is_ok() {
                     std::fs::rename(&from, self.rotated(n + 1))?;
                 }
             }
             std::fs::rename(&self.path, self.rotated(1))?;
         }
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)?;
-        state.out = BufWriter::new(file);
+        state.file = files::open_append(&self.path)?;
         state.bytes = 0;
         Ok(())
     }
 
+    /// Writes the buffered records; they count as written or failed.
+    fn write_out(&self, state: &mut FileState) {
+        if state.buffer.is_empty() {
+            return;
+        }
+        match state.file.write_all(&state.buffer) {
+            Ok(()) => state.stats.written += state.buffered,
+            Err(e) => {
+                state.stats.failed += state.buffered;
+                state.stats.last_error = Some(format!("{}: {e}", self.path.display()));
+            }
+        }
+        state.buffer.clear();
+        state.buffered = 0;
+    }
+
     fn write(&self, state: &mut FileState, line: &str) -> io::Result<()> {
         let size = line.len() as u64 + 1;
-        if state.bytes > 0 && state.bytes + size > self.max_bytes {
+        if self.rotates && state.bytes > 0 && state.bytes + size > self.max_bytes {
             self.rotate(state)?;
         }
-        state.out.write_all(line.as_bytes())?;
-        state.out.write_all(b"\n")?;
+        state.buffer.extend_from_slice(line.as_bytes());
+        state.buffer.push(b'\n');
+        state.buffered += 1;
         state.bytes += size;
+        if state.buffer.len() >= WRITE_BYTES {
+            self.write_out(state);
+        }
         Ok(())
     }
 }
@@ -423,21 +458,17 @@ impl LogSink for RotatingFile {
     fn write_line(&self, line: String) {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let state = &mut *state;
-        match self.write(state, &line) {
-            Ok(()) => state.stats.written += 1,
-            Err(e) => {
-                state.stats.failed += 1;
-                state.stats.last_error = Some(format!("{}: {e}", self.path.display()));
-            }
+        if let Err(e) = self.write(state, &line) {
+            state.stats.failed += 1;
+            state.stats.last_error = Some(format!("{}: {e}", self.path.display()));
         }
     }
 
     fn finish(&self) -> BoxFuture<LogStats> {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        if let Err(e) = state
-            .out
-            .flush()
-            .and_then(|()| state.out.get_ref().sync_data())
+        self.write_out(&mut state);
+        if self.rotates
+            && let Err(e) = state.file.sync_data()
         {
             state.stats.last_error = Some(format!("{}: {e}", self.path.display()));
         }
@@ -508,6 +539,35 @@ mod tests {
         assert_eq!(read(&dir.join("bus.log.1")), "record number 5\n");
         assert_eq!(read(&dir.join("bus.log.2")), "record number 4\n");
         assert!(!dir.join("bus.log.3").exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn records_that_cannot_be_written_are_not_counted_as_written() {
+        let file = RotatingFile::create(Path::new("/dev/full"), 64 << 20, 5).unwrap();
+        for i in 0..10_000 {
+            file.write_line(format!("record number {i}"));
+        }
+        let stats = futures_util::FutureExt::now_or_never(file.finish()).unwrap();
+        assert_eq!((stats.written, stats.failed), (0, 10_000));
+        let error = stats.last_error.unwrap();
+        assert!(error.contains("/dev/full"), "{error}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_planted_link_is_refused() {
+        let dir = std::env::temp_dir().join(format!("sluice-log-link-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("victim"), b"keep").unwrap();
+        std::os::unix::fs::symlink(dir.join("victim"), dir.join("bus.log")).unwrap();
+        let error = RotatingFile::create(&dir.join("bus.log"), 64, 1)
+            .err()
+            .unwrap();
+        assert!(error.to_string().contains("symbolic link"), "{error}");
+        assert_eq!(std::fs::read(dir.join("victim")).unwrap(), b"keep");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -10,9 +10,11 @@
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
-use std::io::{self, BufRead};
+use std::io;
 
-use crate::archive::{Archive, Envelope, Segment, read_envelope, read_time_and_region};
+use crate::archive::{
+    Archive, Envelope, Segment, SegmentError, SegmentReader, read_envelope, read_time_and_region,
+};
 use crate::model::ValidationError;
 use crate::table::RuleTable;
 
@@ -112,44 +114,87 @@ pub struct TimedEvent {
     pub event: Vec<u8>,
 }
 
-struct Cursor {
-    reader: Box<dyn BufRead + Send>,
-    next: Option<TimedEvent>,
-    segment: String,
+/// A segment found damaged while replaying: reported by file, its events
+/// from the damage on counted as unreadable and never passed on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CorruptSegment {
+    /// The segment's file.
+    pub file: String,
+    /// What is wrong with it.
+    pub reason: String,
+    /// Events the index says it still held past the damage.
+    pub events_lost: u64,
 }
 
-impl Cursor {
-    /// Reads the cursor's next event with a time, skipping blank lines.
-    fn advance(&mut self) -> io::Result<()> {
-        let mut line = Vec::new();
-        loop {
-            line.clear();
-            if self.reader.read_until(b'\n', &mut line)? == 0 {
-                self.next = None;
-                return Ok(());
-            }
-            let event = line.trim_ascii();
-            if event.is_empty() {
-                continue;
-            }
-            let time = read_time_and_region(event)
-                .and_then(|e| e.time)
-                .ok_or_else(|| {
-                    io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        format!("segment {}: an event without a valid time", self.segment),
-                    )
-                })?;
-            self.next = Some(TimedEvent {
-                time,
-                event: event.to_vec(),
-            });
-            return Ok(());
+impl CorruptSegment {
+    fn from_error(error: &SegmentError, reader: Option<&SegmentReader>, indexed: u64) -> Self {
+        let (file, reason) = match error {
+            SegmentError::Corrupt { file, reason } => (file.display().to_string(), reason.clone()),
+            SegmentError::Io { file, source } => (file.display().to_string(), source.to_string()),
+        };
+        CorruptSegment {
+            file,
+            reason,
+            events_lost: reader.map_or(indexed, SegmentReader::events_left),
         }
     }
 }
 
-/// The events of an archive inside a window, in event-time order.
+/// Opens a segment; a damaged one is recorded in `corrupt` (`Ok(None)`),
+/// one that cannot be read at all is an error.
+fn open_checked(
+    archive: &Archive,
+    segment: &Segment,
+    corrupt: &mut Vec<CorruptSegment>,
+) -> io::Result<Option<SegmentReader>> {
+    match archive.segment_reader(segment) {
+        Ok(reader) => Ok(Some(reader)),
+        Err(error) if error.is_corrupt() => {
+            corrupt.push(CorruptSegment::from_error(&error, None, segment.events));
+            Ok(None)
+        }
+        Err(error) => Err(io::Error::other(error.to_string())),
+    }
+}
+
+struct Cursor {
+    reader: Option<SegmentReader>,
+    next: Option<TimedEvent>,
+}
+
+impl Cursor {
+    /// Reads the cursor's next event; a damaged segment ends the cursor
+    /// and is recorded in `corrupt`.
+    fn advance(&mut self, corrupt: &mut Vec<CorruptSegment>) -> io::Result<()> {
+        self.next = None;
+        let Some(reader) = self.reader.as_mut() else {
+            return Ok(());
+        };
+        match reader.next_event() {
+            Ok(Some((envelope, event))) => {
+                self.next = Some(TimedEvent {
+                    time: envelope.time.unwrap_or_default(),
+                    event: event.to_vec(),
+                });
+            }
+            Ok(None) => self.reader = None,
+            Err(error) if error.is_corrupt() => {
+                corrupt.push(CorruptSegment::from_error(&error, Some(reader), 0));
+                self.reader = None;
+            }
+            Err(error) => {
+                self.reader = None;
+                return Err(io::Error::other(error.to_string()));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The events of an archive inside a window, in event-time order. A damaged
+/// segment is skipped from the damage on and listed in
+/// [`ArchiveEvents::corrupt_segments`]; a segment that cannot be read at
+/// all ends the iteration with an error.
 ///
 /// ```no_run
 /// use sluice_router::{archive::Archive, replay::{ArchiveEvents, Window}};
@@ -166,6 +211,7 @@ pub struct ArchiveEvents<'a> {
     waiting: Vec<Segment>,
     cursors: Vec<Cursor>,
     heap: BinaryHeap<Reverse<(i64, usize)>>,
+    corrupt: Vec<CorruptSegment>,
     failed: bool,
 }
 
@@ -180,8 +226,14 @@ impl<'a> ArchiveEvents<'a> {
             waiting,
             cursors: Vec::new(),
             heap: BinaryHeap::new(),
+            corrupt: Vec::new(),
             failed: false,
         }
+    }
+
+    /// The damaged segments met so far.
+    pub fn corrupt_segments(&self) -> &[CorruptSegment] {
+        &self.corrupt
     }
 
     /// Opens every waiting segment whose first event is not after `time`.
@@ -191,11 +243,10 @@ impl<'a> ArchiveEvents<'a> {
                 break;
             };
             let mut cursor = Cursor {
-                reader: Box::new(self.archive.open_segment(&segment)?),
+                reader: open_checked(self.archive, &segment, &mut self.corrupt)?,
                 next: None,
-                segment: segment.file.clone(),
             };
-            cursor.advance()?;
+            cursor.advance(&mut self.corrupt)?;
             if let Some(next) = &cursor.next {
                 self.heap.push(Reverse((next.time, self.cursors.len())));
             }
@@ -226,15 +277,12 @@ impl<'a> ArchiveEvents<'a> {
             };
             if event.time >= self.window.end {
                 // Everything after it in this segment is later still.
-                cursor.reader = Box::new(io::empty());
+                cursor.reader = None;
                 continue;
             }
-            cursor.advance()?;
+            cursor.advance(&mut self.corrupt)?;
             if let Some(next) = &cursor.next {
                 self.heap.push(Reverse((next.time, index)));
-            } else {
-                // Release the finished segment's buffers.
-                cursor.reader = Box::new(io::empty());
             }
             if self.window.contains(event.time) {
                 return Ok(Some(event));
@@ -347,8 +395,11 @@ pub struct ReplayCounts {
     pub matched: u64,
     /// Events matched, by rule name.
     pub per_rule: std::collections::BTreeMap<String, u64>,
-    /// Events whose time was unreadable, or that were not JSON objects.
+    /// Events whose time was unreadable, that were not JSON objects, or
+    /// that a damaged segment still held.
     pub unreadable: u64,
+    /// The damaged segments.
+    pub corrupt_segments: Vec<CorruptSegment>,
 }
 
 impl ReplayCounts {
@@ -356,6 +407,7 @@ impl ReplayCounts {
         self.events += other.events;
         self.matched += other.matched;
         self.unreadable += other.unreadable;
+        self.corrupt_segments.extend(other.corrupt_segments);
         for (name, count) in other.per_rule {
             *self.per_rule.entry(name).or_default() += count;
         }
@@ -470,23 +522,38 @@ pub fn dry_run_archive(
                         let Some(segment) = segments.get(i) else {
                             break;
                         };
-                        let mut read = 0u64;
-                        archive.for_each_line(segment, |event| {
-                            read += 1;
-                            match read_time_and_region(event) {
-                                Some(envelope) => match envelope.time {
-                                    Some(time) if window.contains(time) => {
-                                        counter.count(event, &envelope)
+                        let corrupt = &mut counter.counts.corrupt_segments;
+                        let Some(mut reader) = open_checked(archive, segment, corrupt)? else {
+                            continue;
+                        };
+                        loop {
+                            match reader.next_event() {
+                                Ok(Some((envelope, event))) => {
+                                    if envelope.time.is_some_and(|t| window.contains(t)) {
+                                        counter.count(event, &envelope);
                                     }
-                                    Some(_) => {}
-                                    None => counter.counts.unreadable += 1,
-                                },
-                                None => counter.counts.unreadable += 1,
+                                }
+                                Ok(None) => break,
+                                Err(error) if error.is_corrupt() => {
+                                    counter
+                                        .counts
+                                        .corrupt_segments
+                                        .push(CorruptSegment::from_error(&error, Some(&reader), 0));
+                                    break;
+                                }
+                                Err(error) => return Err(io::Error::other(error.to_string())),
                             }
-                        })?;
-                        progress.fetch_add(read, std::sync::atomic::Ordering::Relaxed);
+                        }
+                        progress
+                            .fetch_add(reader.events_read(), std::sync::atomic::Ordering::Relaxed);
                     }
-                    Ok(counter.finish())
+                    let mut counts = counter.finish();
+                    counts.unreadable += counts
+                        .corrupt_segments
+                        .iter()
+                        .map(|c| c.events_lost)
+                        .sum::<u64>();
+                    Ok(counts)
                 })
             })
             .collect();
