@@ -146,14 +146,13 @@ pub fn parse_rules(
 ) -> Result<Vec<Rule>, LoadError> {
     let definitions = parse_definitions(file, text, parameters, environment)?;
     let mut rules: Vec<Rule> = Vec::with_capacity(definitions.len());
+    let mut seen: std::collections::HashSet<(String, String)> =
+        std::collections::HashSet::with_capacity(definitions.len());
     for definition in &definitions {
         let rule = Rule::new(definition, environment).map_err(|e| {
             LoadError::new(file, format!("{}: {}", e.code(), e.message())).in_rule(&definition.name)
         })?;
-        if rules
-            .iter()
-            .any(|r| r.name == rule.name && r.bus == rule.bus)
-        {
+        if !seen.insert((rule.bus.clone(), rule.name.clone())) {
             return Err(LoadError::new(
                 file,
                 format!(

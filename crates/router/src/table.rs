@@ -84,28 +84,70 @@ impl BusRules {
     }
 
     fn compile(early_exit: bool) -> BusRules {
-        let mode = if early_exit {
-            ScanMode::EarlyExit
-        } else {
-            ScanMode::Validating
-        };
-        let matcher = Matcher::builder()
-            .configure(Config::new().scan_mode(mode))
-            .build_empty();
         BusRules {
-            matcher,
+            matcher: BusRules::builder(early_exit).build_empty(),
             by_id: Vec::new(),
             by_name: HashMap::new(),
         }
     }
 
+    fn builder(early_exit: bool) -> sluice_pattern::Builder {
+        let mode = if early_exit {
+            ScanMode::EarlyExit
+        } else {
+            ScanMode::Validating
+        };
+        Matcher::builder().configure(Config::new().scan_mode(mode))
+    }
+
+    /// Whether a rule in `state` with a pattern takes part in matching.
+    fn matches_in(state: RuleState) -> bool {
+        matches!(
+            state,
+            RuleState::Enabled | RuleState::EnabledWithAllCloudTrailManagementEvents
+        )
+    }
+
+    /// One bus's rules compiled in one matcher build. Names must be
+    /// unique; the first repeated one is the error.
+    fn from_rules(rules: Vec<Arc<Rule>>, early_exit: bool) -> Result<BusRules, ValidationError> {
+        let mut by_name = HashMap::with_capacity(rules.len());
+        let mut by_id = Vec::new();
+        for rule in &rules {
+            if by_name.contains_key(&rule.name) {
+                return Err(ValidationError::validation(format!(
+                    "Rule {} appears twice on EventBus {}.",
+                    rule.name, rule.bus
+                )));
+            }
+            let id = match (&rule.event_pattern, BusRules::matches_in(rule.state)) {
+                (Some(_), true) => {
+                    by_id.push(Some(rule.clone()));
+                    Some(RuleId::new((by_id.len() - 1) as u32))
+                }
+                _ => None,
+            };
+            by_name.insert(rule.name.clone(), (rule.clone(), id));
+        }
+        let matcher = BusRules::builder(early_exit)
+            .build_named(by_id.iter().flatten().map(|rule| {
+                (
+                    rule.name.clone(),
+                    rule.event_pattern.as_deref().unwrap_or_default(),
+                )
+            }))
+            .map_err(|e| ValidationError::invalid_pattern(e.pattern_error().message()))?;
+        Ok(BusRules {
+            matcher,
+            by_id,
+            by_name,
+        })
+    }
+
     fn insert(&mut self, rule: Arc<Rule>) -> Result<(), ValidationError> {
         self.remove(&rule.name);
-        let id = match (&rule.event_pattern, rule.state) {
-            (
-                Some(pattern),
-                RuleState::Enabled | RuleState::EnabledWithAllCloudTrailManagementEvents,
-            ) => {
+        let id = match (&rule.event_pattern, BusRules::matches_in(rule.state)) {
+            (Some(pattern), true) => {
                 let (matcher, id) = self
                     .matcher
                     .with_rule(Some(&rule.name), pattern)
@@ -134,19 +176,34 @@ impl BusRules {
 }
 
 impl RuleTable {
-    /// Compiles a table from checked rules. Rule names must be unique per bus.
+    /// Compiles a table from checked rules, with one matcher build per
+    /// bus. Rule names must be unique per bus.
     pub fn new(rules: impl IntoIterator<Item = Rule>) -> Result<RuleTable, ValidationError> {
-        let mut table = RuleTable::default();
+        RuleTable::compile(rules.into_iter().map(Arc::new), false)
+    }
+
+    fn compile(
+        rules: impl Iterator<Item = Arc<Rule>>,
+        early_exit: bool,
+    ) -> Result<RuleTable, ValidationError> {
+        // Buses in the order they first appear, so errors come in file order.
+        let mut order: Vec<String> = Vec::new();
+        let mut by_bus: HashMap<String, Vec<Arc<Rule>>> = HashMap::new();
         for rule in rules {
-            if table.rule(&rule.bus, &rule.name).is_some() {
-                return Err(ValidationError::validation(format!(
-                    "Rule {} appears twice on EventBus {}.",
-                    rule.name, rule.bus
-                )));
-            }
-            table.put(rule)?;
+            by_bus
+                .entry(rule.bus.clone())
+                .or_insert_with(|| {
+                    order.push(rule.bus.clone());
+                    Vec::new()
+                })
+                .push(rule);
         }
-        Ok(table)
+        let mut buses = HashMap::with_capacity(order.len());
+        for bus in order {
+            let rules = by_bus.remove(&bus).unwrap_or_default();
+            buses.insert(bus, BusRules::from_rules(rules, early_exit)?);
+        }
+        Ok(RuleTable { buses, early_exit })
     }
 
     /// The same rules, matching events in `mode`. `EarlyExit` skips the
@@ -157,15 +214,13 @@ impl RuleTable {
         if early_exit == self.early_exit {
             return self;
         }
-        let mut table = RuleTable {
-            buses: HashMap::new(),
-            early_exit,
-        };
-        for rule in self.rules() {
-            // The rules were compiled once already, so this cannot fail.
-            let _ = table.put(Rule::clone(rule));
+        let rules: Vec<Arc<Rule>> = self.rules().cloned().collect();
+        // The rules were compiled once already, so this cannot fail; if it
+        // did, the table would keep its mode rather than lose rules.
+        match RuleTable::compile(rules.into_iter(), early_exit) {
+            Ok(table) => table,
+            Err(_) => self,
         }
-        table
     }
 
     /// Adds a rule, or replaces the rule of the same name on its bus (as
