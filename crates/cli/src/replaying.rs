@@ -28,6 +28,7 @@ use sluice_router::replay::{
 };
 use sluice_router::table::RuleTable;
 
+use crate::delivering::{FailuresFile, StopSignal};
 use crate::input;
 use crate::routing;
 
@@ -71,6 +72,8 @@ pub struct ReplayOptions {
     /// Write failed deliveries here (default: stderr).
     #[arg(long)]
     pub failures: Option<String>,
+    #[command(flatten)]
+    pub retry: crate::delivering::RetryArgs,
     #[command(flatten)]
     pub log: crate::logging::LogArgs,
     #[command(flatten)]
@@ -173,6 +176,7 @@ pub fn run(options: &ReplayOptions) -> Result<ExitCode> {
     let outcome = if options.dry_run {
         dry_run(options, source, window, &table, &bus, &read)
     } else {
+        let failures = FailuresFile::create(options.failures.as_deref())?;
         let (sender, receiver) = sync_channel::<Batch>(options.threads() * 2);
         // An archive's events were checked when they were archived; events
         // from plain files are checked as they are matched.
@@ -192,11 +196,12 @@ pub fn run(options: &ReplayOptions) -> Result<ExitCode> {
             .name("sluice-replay-read".into())
             .spawn(move || source.read(&plan, &sender, &counter))
             .context("cannot start the reading thread")?;
-        let delivered = deliver(options, table, &bus, receiver);
+        let delivered = deliver(options, table, &bus, receiver, failures);
         let totals = reader
             .join()
             .map_err(|_| anyhow!("the archive reader stopped unexpectedly"))?;
-        delivered.map(|(rules, matched, failures)| (totals, rules, matched, failures))
+        delivered
+            .map(|(rules, matched, failures, signal)| (totals, rules, matched, failures, signal))
     };
     if let Some(bar) = &progress {
         bar.finish_and_clear();
@@ -204,7 +209,13 @@ pub fn run(options: &ReplayOptions) -> Result<ExitCode> {
     if let Some(ticker) = ticker {
         let _ = ticker.join();
     }
-    let (totals, rules, matched, failures) = outcome?;
+    let (mut totals, rules, matched, failures, signal) = outcome?;
+    if let Some(signal) = signal {
+        // What was read is not what was delivered: no resume point is
+        // given, and the interrupted deliveries are in the failures file.
+        totals.stopped = Some(format!("interrupted by {}", signal.name()));
+        totals.last = None;
+    }
     let seconds = began.elapsed().as_secs_f64();
     let corrupt_segments: Vec<serde_json::Value> = totals
         .corrupt_segments
@@ -244,7 +255,9 @@ pub fn run(options: &ReplayOptions) -> Result<ExitCode> {
             );
         }
     }
-    Ok(if failures > 0 || totals.stopped.is_some() {
+    Ok(if let Some(signal) = signal {
+        ExitCode::from(signal.exit_code())
+    } else if failures > 0 || totals.stopped.is_some() {
         ExitCode::from(2)
     } else {
         ExitCode::SUCCESS
@@ -271,11 +284,12 @@ struct Summary<'a> {
 
 /// The rules on the replay's bus, narrowed to `--filter-rule` names.
 fn replay_table(options: &ReplayOptions, bus: &str) -> Result<RuleTable> {
-    let rules = load_rules(
+    let mut rules = load_rules(
         Path::new(&options.rules),
         &Parameters::default(),
         &Environment::default(),
     )?;
+    options.retry.apply(&mut rules);
     for name in &options.filter_rules {
         if !rules.iter().any(|r| &r.name == name && r.bus == bus) {
             bail!(
@@ -491,7 +505,9 @@ impl Iterator for PlainEvents {
     }
 }
 
-type Outcome = Result<(serde_json::Value, u64, usize)>;
+/// Per-rule counts, events matched, failures, and the signal that stopped
+/// the run, if one did.
+type Outcome = Result<(serde_json::Value, u64, usize, Option<StopSignal>)>;
 
 /// Counts what each rule would receive, matching on every core; delivers nothing.
 fn dry_run(
@@ -501,7 +517,13 @@ fn dry_run(
     table: &RuleTable,
     bus: &str,
     read: &AtomicU64,
-) -> Result<(ReadTotals, serde_json::Value, u64, usize)> {
+) -> Result<(
+    ReadTotals,
+    serde_json::Value,
+    u64,
+    usize,
+    Option<StopSignal>,
+)> {
     let threads = options.threads();
     let mut late_events = 0;
     let mut counts: ReplayCounts = match source {
@@ -556,6 +578,7 @@ fn dry_run(
         serde_json::Value::Object(rules_json),
         counts.matched,
         0,
+        None,
     ))
 }
 
@@ -565,6 +588,7 @@ fn deliver(
     table: RuleTable,
     bus: &str,
     receiver: Receiver<Batch>,
+    mut failures_file: FailuresFile,
 ) -> Outcome {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -577,6 +601,7 @@ fn deliver(
         let log = options
             .log
             .open(&connector, &Environment::default(), "replay")?;
+        crate::delivering::check_credentials(&connector).await?;
         let router = Router::with_processing_log(
             table,
             Arc::new(connector),
@@ -584,16 +609,25 @@ fn deliver(
             log.clone(),
         )?;
         let mut matched = 0u64;
-        // Batches arrive from a plain thread; take them off the runtime's workers.
+        let mut stop = crate::delivering::interrupt_on_signal(&router)?;
+        let retries = crate::delivering::report_retries(&router, target_arns.clone());
+        // Batches arrive from a plain thread; take them off the runtime's
+        // workers. On a signal the receiver is dropped once the pending
+        // receive returns, which stops the reader.
         let receiver = Arc::new(Mutex::new(receiver));
-        loop {
+        'batches: loop {
             let receiver = receiver.clone();
-            let next = tokio::task::spawn_blocking(move || receiver.lock().ok()?.recv().ok())
-                .await
-                .ok()
-                .flatten();
+            let next = tokio::select! {
+                next = tokio::task::spawn_blocking(move || receiver.lock().ok()?.recv().ok()) => {
+                    next.ok().flatten()
+                }
+                _ = stop.changed() => None,
+            };
             let Some(batch) = next else { break };
             for event in batch.events() {
+                if router.is_interrupted() {
+                    break 'batches;
+                }
                 match router.route(&bus, event).await {
                     Ok(routed) if routed.rules > 0 => matched += 1,
                     Ok(_) => {}
@@ -602,13 +636,15 @@ fn deliver(
             }
         }
         router.drain().await;
+        retries.abort();
         let rules = routing::rule_summaries(&router, &rule_names, &target_arns);
         // Failed deliveries are written out before anything else can fail.
-        let mut failures = routing::write_failures(&router, options.failures.as_deref())?;
+        let mut failures = routing::write_failures(&router, &mut failures_file)?;
         if !crate::logging::finish(log, &options.log).await {
             // Lost processing-log records fail the replay too (exit 2).
             failures += 1;
         }
-        Ok((serde_json::to_value(rules)?, matched, failures))
+        let stopped = *stop.borrow();
+        Ok((serde_json::to_value(rules)?, matched, failures, stopped))
     })
 }

@@ -16,6 +16,7 @@ use sluice_router::model::Environment;
 use sluice_router::policy::StackSettings;
 use sluice_router::table::RuleTable;
 
+use crate::delivering::{self, FailuresFile, RetryArgs};
 use crate::input;
 
 /// Options of `sluice route`.
@@ -55,6 +56,8 @@ pub struct RouteOptions {
     #[arg(long)]
     pub failures: Option<String>,
     #[command(flatten)]
+    pub retry: RetryArgs,
+    #[command(flatten)]
     pub log: crate::logging::LogArgs,
     #[command(flatten)]
     pub size: input::EventSizeArgs,
@@ -77,7 +80,8 @@ pub fn run(options: &RouteOptions) -> Result<ExitCode> {
             Parameters::parse(path, &text)?
         }
     };
-    let rules = load_rules(Path::new(&options.rules), &parameters, &environment)?;
+    let mut rules = load_rules(Path::new(&options.rules), &parameters, &environment)?;
+    options.retry.apply(&mut rules);
     for rule in &rules {
         if rule.event_pattern.is_none() {
             eprintln!(
@@ -167,8 +171,10 @@ async fn deliver(
     environment: &Environment,
 ) -> Result<ExitCode> {
     let (rule_names, target_arns) = names(&table);
+    let mut failures = FailuresFile::create(options.failures.as_deref())?;
     let connector = sluice_targets::AwsConnector::from_env().await;
     let log = options.log.open(&connector, environment, "route")?;
+    delivering::check_credentials(&connector).await?;
     let settings = RouterSettings {
         stack: StackSettings {
             concurrency_per_target: options.concurrency.max(1),
@@ -180,7 +186,33 @@ async fn deliver(
     let router = Router::with_processing_log(table, Arc::new(connector), settings, log.clone())?;
     let progress = progress_bar();
     let (mut events, mut invalid) = (0u64, 0u64);
-    for item in input::event_lines(options.events.clone(), options.size.max_event_bytes) {
+    // Lines are read on a thread of their own, so a signal is seen even
+    // while stdin is quiet.
+    let (sender, mut lines) = tokio::sync::mpsc::channel(256);
+    let (paths, max_event_bytes) = (options.events.clone(), options.size.max_event_bytes);
+    std::thread::Builder::new()
+        .name("sluice-route-read".into())
+        .spawn(move || {
+            for item in input::event_lines(paths, max_event_bytes) {
+                if sender.blocking_send(item).is_err() {
+                    break;
+                }
+            }
+        })
+        .context("cannot start the reading thread")?;
+    let mut stop = delivering::interrupt_on_signal(&router)?;
+    let retries = delivering::report_retries(&router, target_arns.clone());
+    loop {
+        let item = tokio::select! {
+            item = lines.recv() => match item {
+                Some(item) => item,
+                None => break,
+            },
+            _ = stop.changed() => break,
+        };
+        if router.is_interrupted() {
+            break;
+        }
         let input::EventLine { path, line, event } = item?;
         events += 1;
         let routed = match &event {
@@ -206,6 +238,7 @@ async fn deliver(
         bar.set_message("waiting for deliveries to finish");
     }
     router.drain().await;
+    retries.abort();
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
@@ -218,8 +251,12 @@ async fn deliver(
     };
     println!("{}", serde_json::to_string_pretty(&summary)?);
     // Failed deliveries are written out before anything else can fail.
-    let failed = write_failures(&router, options.failures.as_deref())?;
+    let failed = write_failures(&router, &mut failures)?;
     let logged = crate::logging::finish(log, &options.log).await;
+    let stopped = *stop.borrow();
+    if let Some(signal) = stopped {
+        return Ok(ExitCode::from(signal.exit_code()));
+    }
     if failed > 0 || !logged {
         return Ok(ExitCode::from(2));
     }
@@ -297,45 +334,40 @@ pub fn rule_summaries(
 }
 
 /// Writes the deliveries that reached neither target nor dead-letter queue
-/// (to `path`, else stderr); returns how many there were.
-pub fn write_failures(router: &Router, path: Option<&str>) -> Result<usize> {
+/// to `out`; returns how many there were.
+pub fn write_failures(router: &Router, out: &mut FailuresFile) -> Result<usize> {
     let failures = router.take_failures();
-    if !failures.is_empty() {
-        let mut sink: Box<dyn Write> = match path {
-            Some(path) => Box::new(std::io::BufWriter::new(
-                std::fs::File::create(path)
-                    .with_context(|| format!("cannot create failures file {path}"))?,
-            )),
-            None => Box::new(std::io::stderr()),
-        };
-        for failure in &failures {
-            let event = serde_json::value::RawValue::from_string(failure.event.to_string())
-                .unwrap_or_else(|_| {
-                    serde_json::value::to_raw_value(&*failure.event)
-                        .unwrap_or_else(|_| serde_json::value::RawValue::NULL.to_owned())
-                });
-            let line = FailureLine {
-                rule_arn: &failure.rule_arn,
-                target_id: &failure.target_id,
-                target_arn: &failure.target_arn,
-                error_code: &failure.error_code,
-                error_message: &failure.error_message,
-                retry_attempts: failure.retry_attempts,
-                exhausted_retry_condition: failure.exhausted_retry_condition,
-                dead_letter_error: failure.dead_letter_error.as_deref(),
-                event: &event,
-            };
-            serde_json::to_writer(&mut sink, &line)?;
-            sink.write_all(b"\n")?;
-        }
-        sink.flush()?;
-        eprintln!(
-            "sluice: {} deliveries failed without reaching a dead-letter queue{}",
-            failures.len(),
-            path.map(|p| format!("; written to {p}"))
-                .unwrap_or_default()
-        );
+    if failures.is_empty() {
+        return Ok(0);
     }
+    let mut lines = Vec::with_capacity(failures.len());
+    for failure in &failures {
+        let event = serde_json::value::RawValue::from_string(failure.event.to_string())
+            .unwrap_or_else(|_| {
+                serde_json::value::to_raw_value(&*failure.event)
+                    .unwrap_or_else(|_| serde_json::value::RawValue::NULL.to_owned())
+            });
+        let line = FailureLine {
+            rule_arn: &failure.rule_arn,
+            target_id: &failure.target_id,
+            target_arn: &failure.target_arn,
+            error_code: &failure.error_code,
+            error_message: &failure.error_message,
+            retry_attempts: failure.retry_attempts,
+            exhausted_retry_condition: failure.exhausted_retry_condition,
+            dead_letter_error: failure.dead_letter_error.as_deref(),
+            event: &event,
+        };
+        lines.push(serde_json::to_string(&line)?);
+    }
+    out.write_lines(&lines)?;
+    eprintln!(
+        "sluice: {} deliveries failed without reaching a dead-letter queue{}",
+        failures.len(),
+        out.path()
+            .map(|p| format!("; written to {p}"))
+            .unwrap_or_default()
+    );
     Ok(failures.len())
 }
 

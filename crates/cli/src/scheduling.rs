@@ -60,19 +60,45 @@ pub fn run(rules: &str, dry_run: bool, failures: Option<&str>) -> Result<ExitCod
     if scheduled == 0 {
         bail!("the rules file has no rule with a ScheduleExpression");
     }
+    // A cron whose years are over never fires again: say so rather than wait.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let mut firing = 0;
+    for rule in &rules {
+        let Some(expression) = &rule.schedule_expression else {
+            continue;
+        };
+        match sluice_router::schedule::Schedule::parse(expression)
+            .ok()
+            .and_then(|s| s.next_after(now))
+        {
+            Some(_) => firing += 1,
+            None => eprintln!(
+                "sluice: rule {}: {expression} does not fire again (its last year has passed)",
+                rule.name
+            ),
+        }
+    }
+    if firing == 0 {
+        bail!("no scheduled rule fires again: every schedule's last year has passed");
+    }
     let table = RuleTable::new(rules).map_err(|e| anyhow::anyhow!("{e}"))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     let (rule_names, target_arns) = routing::names(&table);
+    let mut failures_file = crate::delivering::FailuresFile::create(failures)?;
     runtime.block_on(async {
         let connector: Arc<dyn Connect> = if dry_run {
             Arc::new(PrintAll {
                 out: Arc::new(Mutex::new(std::io::stdout())),
             })
         } else {
-            Arc::new(sluice_targets::AwsConnector::from_env().await)
+            let connector = sluice_targets::AwsConnector::from_env().await;
+            crate::delivering::check_credentials(&connector).await?;
+            Arc::new(connector)
         };
         let router = Router::new(table, connector, RouterSettings::default())?;
         eprintln!("sluice: {scheduled} scheduled rules running; Ctrl-C stops");
@@ -84,7 +110,7 @@ pub fn run(rules: &str, dry_run: bool, failures: Option<&str>) -> Result<ExitCod
         router.drain().await;
         let summary = routing::rule_summaries(&router, &rule_names, &target_arns);
         eprintln!("{}", serde_json::to_string_pretty(&summary)?);
-        if routing::write_failures(&router, failures)? > 0 {
+        if routing::write_failures(&router, &mut failures_file)? > 0 {
             return Ok(ExitCode::from(2));
         }
         Ok(ExitCode::SUCCESS)

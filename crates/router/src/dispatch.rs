@@ -31,6 +31,9 @@ use crate::table::{RuleTable, Scratch};
 use crate::transform::{EventContext, InputShape, TransformError};
 use serde_json::Map;
 
+/// The error code of a delivery cut short by [`Router::interrupt`].
+pub const INTERRUPTED: &str = "interrupted";
+
 /// A boxed, sendable future, as [`Deliver`] returns.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
@@ -59,6 +62,8 @@ pub struct Delivery {
     pub event_time_ms: Option<i64>,
     /// EC2 Run Command: the instances to run the document on.
     pub run_command_targets: Option<Arc<RunCommandTarget>>,
+    /// Step Functions: the execution's name (see [`crate::execution_name`]).
+    pub execution_name: Option<String>,
 }
 
 impl Delivery {
@@ -72,6 +77,7 @@ impl Delivery {
             attributes: Vec::new(),
             event_time_ms: None,
             run_command_targets: None,
+            execution_name: None,
         }
     }
 }
@@ -83,8 +89,12 @@ pub enum FailureKind {
     Throttled,
     /// A server-side failure (HTTP 5xx): retried.
     ServerError,
-    /// No answer in time, or the connection failed: retried.
+    /// No answer in time: retried.
     Timeout,
+    /// The target's endpoint could not be reached (connection refused,
+    /// reset or not routable): retried, under the error code the adapter
+    /// gives, such as `ConnectionRefused`.
+    Unreachable,
     /// The caller lacks permission: not retried.
     NoPermissions,
     /// The target does not exist: not retried.
@@ -130,7 +140,7 @@ impl DeliveryError {
         Self::new(FailureKind::ServerError, code, message)
     }
 
-    /// A timeout or connection failure.
+    /// No answer in time.
     pub fn timeout(message: impl Into<String>) -> Self {
         Self::new(FailureKind::Timeout, "Timeout", message)
     }
@@ -155,11 +165,15 @@ impl DeliveryError {
         &self.message
     }
 
-    /// Whether EventBridge would retry it: throttling, server errors, timeouts.
+    /// Whether EventBridge would retry it: throttling, server errors,
+    /// timeouts and unreachable endpoints.
     pub fn is_retryable(&self) -> bool {
         matches!(
             self.kind,
-            FailureKind::Throttled | FailureKind::ServerError | FailureKind::Timeout
+            FailureKind::Throttled
+                | FailureKind::ServerError
+                | FailureKind::Timeout
+                | FailureKind::Unreachable
         )
     }
 
@@ -170,7 +184,9 @@ impl DeliveryError {
             FailureKind::Timeout => "TIMEOUT",
             FailureKind::NoPermissions => "NO_PERMISSIONS",
             FailureKind::NoResource => "NO_RESOURCE",
-            FailureKind::ServerError | FailureKind::ClientError => &self.code,
+            FailureKind::ServerError | FailureKind::ClientError | FailureKind::Unreachable => {
+                &self.code
+            }
         }
     }
 }
@@ -287,6 +303,8 @@ pub struct PlannedDelivery {
     pub partition_key: Option<String>,
     /// The event's `time` in milliseconds, when the target is a log group.
     pub event_time_ms: Option<i64>,
+    /// The execution name, when the target is a state machine.
+    pub execution_name: Option<String>,
 }
 
 impl PlannedDelivery {
@@ -334,12 +352,14 @@ pub fn plan(
 
 /// Whether building `target`'s delivery needs the parsed event: for its
 /// input shaping, or for the event id (Kinesis partition key, FIFO
-/// deduplication id).
+/// deduplication id, Step Functions execution name).
 fn needs_document(target: &Target) -> bool {
     target.input.needs_document()
         || matches!(
             target.kind,
-            TargetKind::KinesisStream | TargetKind::CloudWatchLogGroup
+            TargetKind::KinesisStream
+                | TargetKind::CloudWatchLogGroup
+                | TargetKind::StepFunctionsStateMachine
         )
         || target.arn.is_fifo()
 }
@@ -366,6 +386,10 @@ fn plan_matched(
     let event_id: Arc<str> = match document.as_ref().and_then(|d| d.get("id")) {
         Some(Node::String(raw)) => decode_str(raw).into(),
         _ => "".into(),
+    };
+    let replay_name = match document.as_ref().and_then(|d| d.get("replay-name")) {
+        Some(Node::String(raw)) => Some(decode_str(raw)),
+        _ => None,
     };
     let time = std::cell::OnceCell::new();
     let event_time_ms = match document.as_ref().and_then(|d| d.get("time")) {
@@ -409,6 +433,15 @@ fn plan_matched(
                 partition_key,
                 event_time_ms: event_time_ms
                     .filter(|_| target.kind == TargetKind::CloudWatchLogGroup),
+                execution_name: (target.kind == TargetKind::StepFunctionsStateMachine).then(|| {
+                    crate::execution_name::execution_name(
+                        &event_id,
+                        replay_name.as_deref(),
+                        &rule.arn,
+                        &target.id,
+                        &text,
+                    )
+                }),
             });
         }
     }
@@ -467,6 +500,8 @@ struct Inner {
     changes: tokio::sync::Notify,
     /// Where the steps of each event are logged, if anywhere.
     log: Option<ProcessingLog>,
+    /// Set once by [`Router::interrupt`]; every delivery watches it.
+    interrupted: tokio::sync::watch::Sender<bool>,
 }
 
 /// What routing one event started.
@@ -543,6 +578,7 @@ impl Router {
                 settings,
                 changes: tokio::sync::Notify::new(),
                 log: log.filter(|log| log.enabled(LogLevel::Error)),
+                interrupted: tokio::sync::watch::Sender::new(false),
             }),
         };
         for rule in table.rules() {
@@ -629,6 +665,39 @@ impl Router {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner()),
         )
+    }
+
+    /// Ends every delivery that is not yet final: each is recorded as a
+    /// failure with the code [`INTERRUPTED`] and its event, without a
+    /// dead-letter message, and [`Router::drain`] then returns promptly.
+    /// Routing after this is the caller's to stop.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use sluice_router::arn::{Arn, TargetKind};
+    /// use sluice_router::dispatch::*;
+    /// use sluice_router::table::RuleTable;
+    ///
+    /// struct NoTargets;
+    /// impl Connect for NoTargets {
+    ///     fn connect(&self, arn: &Arn, _: TargetKind) -> Result<Arc<dyn Deliver>, ConnectError> {
+    ///         Err(ConnectError { arn: arn.to_string(), message: "none".into() })
+    ///     }
+    /// }
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let router = Router::new(RuleTable::default(), Arc::new(NoTargets), RouterSettings::default()).unwrap();
+    /// router.interrupt();
+    /// assert!(router.is_interrupted());
+    /// router.drain().await;
+    /// # });
+    /// ```
+    pub fn interrupt(&self) {
+        self.inner.interrupted.send_replace(true);
+    }
+
+    /// Whether [`Router::interrupt`] was called.
+    pub fn is_interrupted(&self) -> bool {
+        *self.inner.interrupted.borrow()
     }
 
     /// Waits until every delivery started so far has ended.
@@ -812,6 +881,7 @@ impl Router {
                 message.partition_key = delivery.partition_key.clone();
                 message.event_time_ms = delivery.event_time_ms;
                 message.run_command_targets = target.run_command_targets.clone();
+                message.execution_name = delivery.execution_name.clone();
                 if matches!(target.kind, TargetKind::SqsQueue | TargetKind::SnsTopic) {
                     message.message_group_id = target.message_group_id.clone();
                 }
@@ -825,7 +895,14 @@ impl Router {
                     delivery: message,
                     state: state.clone(),
                 };
-                let result = stack.oneshot(attempt).await;
+                let mut interrupted = self.inner.interrupted.subscribe();
+                let result = tokio::select! {
+                    result = stack.oneshot(attempt) => result,
+                    Ok(_) = interrupted.wait_for(|stop| *stop) => Err(DeliveryError::client(
+                        INTERRUPTED,
+                        "the run was interrupted before this delivery was final",
+                    )),
+                };
                 counters.invocations.fetch_add(1, Relaxed);
                 result.map_err(|e| {
                     let retries = state.attempts.load(Relaxed).saturating_sub(1);
@@ -887,7 +964,13 @@ impl Router {
     ) {
         let (rule, target, event) = (&delivery.rule, delivery.target(), delivery.event.clone());
         let mut dead_letter_error = None;
-        if let Some(dlq) = &target.dead_letter_queue {
+        // An interrupted delivery is recorded, not dead-lettered: the run
+        // is stopping, and the record holds the event for a rerun.
+        let dead_letter_queue = target
+            .dead_letter_queue
+            .as_ref()
+            .filter(|_| error.code() != INTERRUPTED);
+        if let Some(dlq) = dead_letter_queue {
             let queue = self
                 .inner
                 .dead_letter_queues

@@ -16,6 +16,7 @@ pub mod arn;
 pub mod clock;
 pub mod dispatch;
 pub mod document;
+pub mod execution_name;
 pub mod files;
 pub mod jsonpath;
 pub mod load;

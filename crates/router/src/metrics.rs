@@ -48,6 +48,9 @@ pub struct TargetCounters {
     pub latency_max_micros: AtomicU64,
     /// Deliveries that failed for good, by error code (why they failed).
     pub failure_reasons: Mutex<BTreeMap<String, u64>>,
+    /// When the retry scheduled last is due, in milliseconds since the
+    /// epoch (0 before any retry).
+    pub next_retry_unix_ms: AtomicU64,
 }
 
 impl TargetCounters {
@@ -102,6 +105,9 @@ pub struct TargetSnapshot {
     pub max_latency_micros: u64,
     /// Deliveries that failed for good, by error code.
     pub failure_reasons: BTreeMap<String, u64>,
+    /// When the retry scheduled last is due, in milliseconds since the
+    /// epoch (0 before any retry).
+    pub next_retry_unix_ms: u64,
 }
 
 impl TargetSnapshot {
@@ -117,6 +123,19 @@ impl TargetSnapshot {
     pub fn is_balanced(&self) -> bool {
         self.invocations_created
             == self.delivered + self.invocations_sent_to_dlq + self.recorded_failures
+    }
+
+    /// Deliveries not yet final: created, and neither delivered,
+    /// dead-lettered nor recorded.
+    ///
+    /// ```
+    /// use sluice_router::metrics::TargetSnapshot;
+    /// let s = TargetSnapshot { invocations_created: 3, delivered: 1, ..Default::default() };
+    /// assert_eq!(s.pending(), 2);
+    /// ```
+    pub fn pending(&self) -> u64 {
+        self.invocations_created
+            .saturating_sub(self.delivered + self.invocations_sent_to_dlq + self.recorded_failures)
     }
 }
 
@@ -228,6 +247,7 @@ impl Metrics {
                     .checked_div(samples)
                     .unwrap_or(0),
                 max_latency_micros: c.latency_max_micros.load(Relaxed),
+                next_retry_unix_ms: c.next_retry_unix_ms.load(Relaxed),
                 failure_reasons: c
                     .failure_reasons
                     .lock()

@@ -263,6 +263,14 @@ impl EventBridgeRetry {
             state.set_exhausted(ExhaustedRetryCondition::MaximumEventAgeInSeconds);
             return None;
         }
+        let due = std::time::SystemTime::now()
+            + sleep
+                .deadline()
+                .saturating_duration_since(tokio::time::Instant::now());
+        let due_ms = due
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        state.counters.next_retry_unix_ms.store(due_ms, Relaxed);
         Some(sleep)
     }
 }

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use sluice_router::arn::{Arn, TargetKind};
 use sluice_router::dispatch::{
-    BoxFuture, Connect, ConnectError, Deliver, Delivery, DeliveryError, FailureKind, Router,
-    RouterSettings,
+    BoxFuture, Connect, ConnectError, Deliver, Delivery, DeliveryError, FailureKind, INTERRUPTED,
+    Router, RouterSettings,
 };
 use sluice_router::load::parse_rules;
 use sluice_router::metrics::TargetSnapshot;
@@ -360,6 +360,43 @@ async fn retries_stop_at_the_maximum_event_age() {
         fakes.get(&arn("down")).calls.load(SeqCst),
         retries as usize + 1
     );
+}
+
+/// An interrupt ends a delivery that is still retrying: it is recorded
+/// with its event and the code `interrupted`, not dead-lettered, and
+/// `drain` returns without waiting out the retries.
+#[tokio::test(start_paused = true)]
+async fn an_interrupt_records_every_delivery_not_yet_final() {
+    let fakes = Fakes::default();
+    fakes.add(&arn("down"), |_| {
+        Behaviour::Fail(DeliveryError::server("ServiceUnavailable", "503"))
+    });
+    fakes.add(&arn("up"), |_| Behaviour::Accept);
+    fakes.add(&arn("dlq"), |_| Behaviour::Accept);
+    let rules = format!(
+        r#"[{{"Name": "all", "EventPattern": {{"source": ["test"]}}, "Targets": [
+            {{"Id": "down", "Arn": "{}", "DeadLetterConfig": {{"Arn": "{}"}}}},
+            {{"Id": "up", "Arn": "{}"}}]}}]"#,
+        arn("down"),
+        arn("dlq"),
+        arn("up")
+    );
+    let router = router(&fakes, &rules);
+    router.route("default", event(1).as_bytes()).await.unwrap();
+    // Let the first attempts and a few retries happen.
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let calls = fakes.get(&arn("down")).calls.load(SeqCst);
+    assert!(calls >= 2, "{calls} calls");
+    router.interrupt();
+    router.drain().await;
+    let failures = router.take_failures();
+    assert_eq!(failures.len(), 1);
+    assert_eq!(failures[0].target_id, "down");
+    assert_eq!(failures[0].error_code, INTERRUPTED);
+    assert_eq!(&*failures[0].event, event(1));
+    assert!(fakes.get(&arn("dlq")).received.lock().unwrap().is_empty());
+    assert_eq!(fakes.get(&arn("up")).received.lock().unwrap().len(), 1);
+    assert_eq!(fakes.get(&arn("down")).calls.load(SeqCst), calls);
 }
 
 #[tokio::test(start_paused = true)]

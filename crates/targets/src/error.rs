@@ -1,6 +1,6 @@
 //! AWS SDK errors as delivery failures: throttling, server errors,
-//! timeouts and connection failures are retried; permission errors, missing
-//! resources and other client errors are not.
+//! timeouts and unreachable endpoints are retried; permission errors,
+//! missing resources, missing credentials and other client errors are not.
 
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_runtime_api::http::Response;
@@ -79,10 +79,7 @@ where
         SdkError::TimeoutError(_) => {
             DeliveryError::timeout(DisplayErrorContext(&error).to_string())
         }
-        SdkError::DispatchFailure(_) => DeliveryError::timeout(format!(
-            "request not answered: {}",
-            DisplayErrorContext(&error)
-        )),
+        SdkError::DispatchFailure(_) => dispatch_failure(&error),
         SdkError::ResponseError(context) => DeliveryError::server(
             format!("HTTP{}", context.raw().status().as_u16()),
             DisplayErrorContext(&error).to_string(),
@@ -106,6 +103,53 @@ where
             DisplayErrorContext(&error).to_string(),
         ),
     }
+}
+
+/// A request that was never answered: refused or unreachable connections,
+/// missing credentials, or no answer at all. The source chain tells which.
+fn dispatch_failure(error: &(dyn std::error::Error + 'static)) -> DeliveryError {
+    let mut source = error.source();
+    while let Some(cause) = source {
+        if cause
+            .downcast_ref::<aws_credential_types::provider::error::CredentialsError>()
+            .is_some()
+        {
+            return DeliveryError::client(
+                "CredentialsError",
+                format!("no AWS credentials: {}", causes(cause)),
+            );
+        }
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            let code = match io.kind() {
+                std::io::ErrorKind::ConnectionRefused => Some("ConnectionRefused"),
+                std::io::ErrorKind::ConnectionReset => Some("ConnectionReset"),
+                std::io::ErrorKind::HostUnreachable | std::io::ErrorKind::NetworkUnreachable => {
+                    Some("HostUnreachable")
+                }
+                _ => None,
+            };
+            if let Some(code) = code {
+                return DeliveryError::new(FailureKind::Unreachable, code, causes(error));
+            }
+        }
+        source = cause.source();
+    }
+    DeliveryError::timeout(format!("request not answered: {}", causes(error)))
+}
+
+/// An error and its sources, each by its message, on one line.
+pub(crate) fn causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let message = cause.to_string();
+        if !text.ends_with(&message) {
+            text.push_str(": ");
+            text.push_str(&message);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// A payload over a service limit: never retried.

@@ -72,6 +72,26 @@ use aws_config::{BehaviorVersion, SdkConfig};
 use sluice_router::arn::{Arn, TargetKind};
 use sluice_router::dispatch::{Connect, ConnectError, Deliver};
 
+/// How long [`AwsConnector::check_credentials`] waits for the chain (the
+/// instance-metadata step is the slow one off EC2).
+pub const CREDENTIALS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// No AWS credentials could be loaded.
+///
+/// ```
+/// let e = sluice_targets::MissingCredentials { reason: "none found".into() };
+/// assert!(e.to_string().starts_with("no AWS credentials (none found)"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "no AWS credentials ({reason}): set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE; \
+     for a local peer such as moto, set AWS_ENDPOINT_URL and any pair of keys"
+)]
+pub struct MissingCredentials {
+    /// What the credentials chain said.
+    pub reason: String,
+}
+
 /// Connects target ARNs to AWS through the SDK; one client per service and
 /// region, shared by every target there.
 ///
@@ -118,6 +138,42 @@ impl AwsConnector {
         }
     }
 
+    /// Loads credentials once through the configured chain, so that a run
+    /// without them fails before its first delivery instead of retrying
+    /// every call. Gives up after [`CREDENTIALS_TIMEOUT`].
+    ///
+    /// ```no_run
+    /// # async fn run() {
+    /// let connector = sluice_targets::AwsConnector::from_env().await;
+    /// if let Err(e) = connector.check_credentials().await {
+    ///     eprintln!("{e}");
+    /// }
+    /// # }
+    /// ```
+    pub async fn check_credentials(&self) -> Result<(), MissingCredentials> {
+        use aws_credential_types::provider::ProvideCredentials;
+        let Some(provider) = self.config.credentials_provider() else {
+            return Err(MissingCredentials {
+                reason: "no credentials provider is configured".to_string(),
+            });
+        };
+        match tokio::time::timeout(CREDENTIALS_TIMEOUT, provider.provide_credentials()).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(MissingCredentials {
+                // The chain lists what it tried on lines of their own.
+                reason: error::causes(&e)
+                    .lines()
+                    .map(str::trim)
+                    .filter(|line| !line.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            }),
+            Err(_) => Err(MissingCredentials {
+                reason: format!("none found within {} s", CREDENTIALS_TIMEOUT.as_secs()),
+            }),
+        }
+    }
+
     /// The client for `kind` in `region` (the configured region when empty).
     // With some target features off, some arms and the macro go unused.
     #[allow(unused_macros, unreachable_code)]
@@ -130,7 +186,10 @@ impl AwsConnector {
             (!region.is_empty()).then(|| aws_config::Region::new(region.to_string()));
         macro_rules! build {
             ($krate:ident, $variant:ident) => {{
-                let mut builder = $krate::config::Builder::from(&self.config);
+                // EventBridge's retry policy is the only one: the SDK's
+                // own retries inside an attempt would multiply the calls.
+                let mut builder = $krate::config::Builder::from(&self.config)
+                    .retry_config(aws_config::retry::RetryConfig::disabled());
                 if let Some(region) = region_override.clone() {
                     builder = builder.region(region);
                 }

@@ -1,5 +1,6 @@
-//! Step Functions state machines: StartExecution with the payload as input;
-//! the service names the execution.
+//! Step Functions state machines: StartExecution with the payload as input,
+//! under the execution name the router chose for the delivery, so a retried
+//! call is idempotent and distinct deliveries never collide.
 
 use aws_sdk_sfn::Client;
 use sluice_router::arn::Arn;
@@ -41,6 +42,7 @@ impl Deliver for StateMachine {
                 .start_execution()
                 .state_machine_arn(arn)
                 .input(delivery.payload.as_ref())
+                .set_name(delivery.execution_name.clone())
                 .send()
                 .await
                 .map(|_| ())

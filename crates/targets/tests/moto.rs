@@ -399,6 +399,14 @@ async fn step_functions_start_an_execution_with_the_payload_as_input() {
              "Targets": [{{"Id": "m", "Arn": "{machine_arn}", "InputPath": "$.detail"}}]}}]"#
     );
     let router = route(&config, &rules, FAILED_EVENT).await;
+    // Another event, and the first one replayed: each starts an execution
+    // of its own, named after its event.
+    let second = FAILED_EVENT.replace("8d116ece", "00000002");
+    let replayed = FAILED_EVENT.replacen('{', r#"{"replay-name":"again","#, 1);
+    for event in [&second, &replayed] {
+        router.route("default", event.as_bytes()).await.unwrap();
+    }
+    router.drain().await;
     assert!(router.take_failures().is_empty());
     let executions = sfn
         .list_executions()
@@ -406,10 +414,21 @@ async fn step_functions_start_an_execution_with_the_payload_as_input() {
         .send()
         .await
         .unwrap();
-    assert_eq!(executions.executions().len(), 1);
+    let mut names: Vec<&str> = executions.executions().iter().map(|e| e.name()).collect();
+    names.sort();
+    assert_eq!(names.len(), 3, "{names:?}");
+    names.dedup();
+    assert_eq!(names.len(), 3, "distinct names: {names:?}");
+    assert!(names[0].starts_with("00000002-1738-"), "{names:?}");
+    assert!(names.iter().all(|n| n.len() <= 80), "{names:?}");
+    let first = executions
+        .executions()
+        .iter()
+        .find(|e| e.name().starts_with("8d116ece"))
+        .expect("the first event's execution");
     let execution = sfn
         .describe_execution()
-        .execution_arn(executions.executions()[0].execution_arn())
+        .execution_arn(first.execution_arn())
         .send()
         .await
         .unwrap();
