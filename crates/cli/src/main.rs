@@ -7,6 +7,7 @@
 mod archiving;
 mod bench;
 mod checks;
+mod delivering;
 mod following;
 mod input;
 mod logging;
@@ -179,14 +180,23 @@ fn schedule_next(expression: &str, from: Option<&str>, count: usize) -> Result<E
     let anchor = from.div_euclid(60) * 60;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut after = from;
+    let mut printed = 0;
     for _ in 0..count {
         let Some(next) = schedule.next_after_anchor(after, anchor) else {
             break;
         };
         writeln!(out, "{}", format_epoch_seconds(next))?;
+        printed += 1;
         after = next;
     }
     out.flush()?;
+    if printed < count {
+        // Only a cron whose years are over stops firing.
+        anyhow::bail!(
+            "the schedule does not fire after {}: its last year has passed",
+            format_epoch_seconds(after)
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

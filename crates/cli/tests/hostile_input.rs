@@ -515,3 +515,104 @@ fn a_processing_log_on_a_full_device_reports_its_write_errors() {
         stderr(&out)
     );
 }
+
+/// A cron no date satisfies and a rate past the last year are refused;
+/// a schedule whose years are over says so, in `schedule next` and in
+/// `schedule run`, instead of waiting in silence.
+#[test]
+fn schedules_that_never_fire_are_refused_or_reported() {
+    for (expression, text) in [
+        ("cron(0 0 30 2 ? *)", "never fires"),
+        ("rate(4294967295 minutes)", "write at most"),
+    ] {
+        let out = sluice(&["schedule", "next", expression]);
+        assert_eq!(out.status.code(), Some(2), "{expression}");
+        assert!(
+            stderr(&out).contains("Parameter ScheduleExpression is not valid."),
+            "{}",
+            stderr(&out)
+        );
+        assert!(stderr(&out).contains(text), "{}", stderr(&out));
+    }
+    let out = sluice(&[
+        "schedule",
+        "next",
+        "cron(0 12 1 1 ? 2002-2003)",
+        "--from",
+        "2002-06-01T00:00:00Z",
+        "--count",
+        "3",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "2003-01-01T12:00:00Z\n");
+    assert!(
+        stderr(&out).contains("does not fire after"),
+        "{}",
+        stderr(&out)
+    );
+
+    let dir = temp_dir("schedule-over");
+    let rules = dir.join("rules.json");
+    std::fs::write(
+        &rules,
+        r#"[{"Name": "past", "ScheduleExpression": "cron(0 12 1 1 ? 2002-2003)",
+             "Targets": [{"Id": "q", "Arn": "arn:aws:sqs:us-east-1:123456789012:q"}]}]"#,
+    )
+    .unwrap();
+    let out = sluice(&[
+        "schedule",
+        "run",
+        "--rules",
+        rules.to_str().unwrap(),
+        "--dry-run",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("rule past: cron(0 12 1 1 ? 2002-2003) does not fire again"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("no scheduled rule fires again"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// Rules whose `$or` expand to 1,000 combinations each: 201 of them pass
+/// the matcher's bound of 200,000 combinations, and the error names the
+/// rule that crossed it, before any automaton is built.
+#[test]
+fn or_combinations_are_bounded_per_matcher() {
+    let ten = |field: &str| {
+        let alternatives: Vec<String> = (0..10)
+            .map(|i| format!(r#"{{"{field}": ["{i}"]}}"#))
+            .collect();
+        format!(r#"{{"$or": [{}]}}"#, alternatives.join(", "))
+    };
+    let pattern = format!(
+        r#"{{"$or": [{}], "x": {}, "y": {}}}"#,
+        (0..10)
+            .map(|i| format!(r#"{{"a": ["{i}"]}}"#))
+            .collect::<Vec<_>>()
+            .join(", "),
+        ten("b"),
+        ten("c")
+    );
+    let rules: Vec<serde_json::Value> = (0..201)
+        .map(|r| serde_json::json!({"Name": format!("r{r}"), "EventPattern": pattern}))
+        .collect();
+    let dir = temp_dir("or-bound");
+    let path = dir.join("rules.json");
+    std::fs::write(&path, serde_json::to_string(&rules).unwrap()).unwrap();
+    let out = sluice(&[
+        "match",
+        "--rules",
+        path.to_str().unwrap(),
+        &examples("events.jsonl"),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let text = stderr(&out);
+    assert!(text.contains("rule \"r200\""), "{text}");
+    assert!(text.contains("at most 200000 combinations"), "{text}");
+}

@@ -70,5 +70,8 @@ mod text;
 pub use api::{TestEventPatternError, test_event_pattern, test_event_pattern_with};
 pub use error::{BuildError, EventError, PatternError};
 pub use explain::{Explanation, Failure};
-pub use matcher::{Builder, Config, LiveMatcher, Matcher, ScanMode, check, check_with};
+pub use matcher::{
+    Builder, Config, DEFAULT_MAX_MATCHER_COMBINATIONS, LiveMatcher, Matcher, ScanMode, check,
+    check_with,
+};
 pub use search::{Cache, MatchSet, RuleId};

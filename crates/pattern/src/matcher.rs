@@ -45,6 +45,7 @@ pub struct Config {
     max_pattern_len: usize,
     max_fields_per_rule: usize,
     max_or_combinations: usize,
+    max_matcher_combinations: usize,
     max_event_depth: usize,
     scan_mode: ScanMode,
 }
@@ -55,6 +56,7 @@ impl Default for Config {
             max_pattern_len: 4096,
             max_fields_per_rule: usize::MAX,
             max_or_combinations: 1000,
+            max_matcher_combinations: DEFAULT_MAX_MATCHER_COMBINATIONS,
             max_event_depth: 1000,
             scan_mode: ScanMode::Validating,
         }
@@ -104,6 +106,23 @@ impl Config {
     /// ```
     pub fn max_or_combinations(mut self, combinations: usize) -> Config {
         self.max_or_combinations = combinations;
+        self
+    }
+
+    /// Most combinations all the rules of one matcher may expand to, a rule
+    /// without `$or` counting as one. Each combination is compiled on its
+    /// own, so this bounds a matcher's memory whatever the rules file
+    /// holds. Default [`DEFAULT_MAX_MATCHER_COMBINATIONS`].
+    ///
+    /// ```
+    /// let rule = r#"{"$or": [{"a": ["1"]}, {"b": ["2"]}]}"#;
+    /// let builder = sluice_pattern::Matcher::builder()
+    ///     .configure(sluice_pattern::Config::new().max_matcher_combinations(3));
+    /// let err = builder.build_named([("one", rule), ("two", rule)]).unwrap_err();
+    /// assert_eq!(err.rule_name(), Some("two"));
+    /// ```
+    pub fn max_matcher_combinations(mut self, combinations: usize) -> Config {
+        self.max_matcher_combinations = combinations;
         self
     }
 
@@ -160,6 +179,17 @@ impl Config {
             max_or_combinations: self.max_or_combinations,
         }
     }
+}
+
+/// The default of [`Config::max_matcher_combinations`]: 100,000 rules and
+/// as many again from `$or`, a few hundred megabytes of automaton.
+pub const DEFAULT_MAX_MATCHER_COMBINATIONS: usize = 200_000;
+
+/// The error for a rule that takes a matcher past its combinations.
+fn too_many_combinations(limit: usize, total: usize) -> PatternError {
+    PatternError::new(pattern::Rejection::Invalid(format!(
+        "the rules of one matcher may expand to at most {limit} combinations through $or (a rule without $or is one); with this rule they expand to {total}"
+    )))
 }
 
 /// Checks a pattern as EventBridge does, with the default [`Config`].
@@ -265,10 +295,20 @@ impl Builder {
         rules: impl Iterator<Item = (Option<String>, String)>,
     ) -> Result<Matcher, BuildError> {
         let limits = self.config.limits();
+        let limit = self.config.max_matcher_combinations;
         let mut entries = Vec::new();
+        let mut combinations = 0usize;
         for (index, (name, source)) in rules.enumerate() {
             let pattern = pattern::compile(&source, &limits)
                 .map_err(|r| BuildError::new(index, name.clone(), PatternError::new(r)))?;
+            combinations += pattern.subrules.len();
+            if combinations > limit {
+                return Err(BuildError::new(
+                    index,
+                    name,
+                    too_many_combinations(limit, combinations),
+                ));
+            }
             entries.push(Some(Arc::new(RuleEntry {
                 name,
                 source,
@@ -490,6 +530,22 @@ impl Matcher {
         let index = self.inner.rules.len();
         let compiled = pattern::compile(pattern, &self.inner.config.limits())
             .map_err(|r| BuildError::new(index, name.map(str::to_string), PatternError::new(r)))?;
+        let limit = self.inner.config.max_matcher_combinations;
+        let combinations = compiled.subrules.len()
+            + self
+                .inner
+                .rules
+                .iter()
+                .flatten()
+                .map(|r| r.pattern.subrules.len())
+                .sum::<usize>();
+        if combinations > limit {
+            return Err(BuildError::new(
+                index,
+                name.map(str::to_string),
+                too_many_combinations(limit, combinations),
+            ));
+        }
         let mut rules = self.inner.rules.clone();
         rules.push(Some(Arc::new(RuleEntry {
             name: name.map(str::to_string),

@@ -222,8 +222,19 @@ fn parse_rate(inner: &str) -> Result<Schedule, ScheduleError> {
             "Use the plural unit for values other than 1: write rate({value} {plural})."
         )));
     }
+    let longest = MAX_RATE_SECONDS / unit.seconds();
+    if i64::from(value) > longest {
+        return Err(ScheduleError::new(format!(
+            "rate({value} {plural}) is longer than a schedule can reach (its years end in {}): write at most rate({longest} {plural}).",
+            YEARS.1
+        )));
+    }
     Ok(Schedule::Rate { value, unit })
 }
+
+/// The longest rate: 100 years of days. Anything longer would first fire
+/// past the last year a schedule covers.
+pub const MAX_RATE_SECONDS: i64 = 36_500 * 86_400;
 
 const MONTH_NAMES: [&str; 12] = [
     "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
@@ -394,13 +405,24 @@ fn parse_cron(inner: &str) -> Result<Cron, ScheduleError> {
         (false, true) => parse_day_of_month(dom)?,
         (true, false) => parse_day_of_week(dow)?,
     };
-    Ok(Cron {
+    let cron = Cron {
         minutes,
         hours,
         days,
         months,
         years,
-    })
+    };
+    // A cron no date satisfies (30 February) would wait forever in silence.
+    let first_minute = days_from_civil(i64::from(YEARS.0), 1, 1) * 86_400;
+    if cron.next_after(first_minute - 60).is_none() {
+        return Err(ScheduleError::new(format!(
+            "cron({}) never fires: no date from {} to {} has a day that all of its day, month and year fields allow; check the day against the month (e.g. there is no 30 February).",
+            fields.join(" "),
+            YEARS.0,
+            YEARS.1
+        )));
+    }
+    Ok(cron)
 }
 
 fn parse_day_of_month(text: &str) -> Result<DaySpec, ScheduleError> {
@@ -573,6 +595,42 @@ impl Cron {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cron_no_date_satisfies_is_refused() {
+        for expression in [
+            "cron(0 0 30 2 ? *)",
+            "cron(0 0 31 4,6,9,11 ? *)",
+            "cron(0 0 29 2 ? 2100)",
+        ] {
+            let error = Schedule::parse(expression).unwrap_err();
+            assert!(
+                error.hint().contains("never fires"),
+                "{expression}: {}",
+                error.hint()
+            );
+        }
+        // Past years and leap days still fire somewhere in the range.
+        assert!(Schedule::parse("cron(0 0 29 2 ? *)").is_ok());
+        assert!(Schedule::parse("cron(15 10 ? * 6L 2002-2005)").is_ok());
+    }
+
+    #[test]
+    fn a_rate_past_the_last_year_is_refused() {
+        assert!(Schedule::parse("rate(36500 days)").is_ok());
+        for expression in [
+            "rate(36501 days)",
+            "rate(4294967295 minutes)",
+            "rate(876001 hours)",
+        ] {
+            let error = Schedule::parse(expression).unwrap_err();
+            assert!(
+                error.hint().contains("write at most"),
+                "{expression}: {}",
+                error.hint()
+            );
+        }
+    }
 
     fn at(text: &str) -> i64 {
         // "YYYY-MM-DDTHH:MM"

@@ -136,7 +136,13 @@ impl BusRules {
                     rule.event_pattern.as_deref().unwrap_or_default(),
                 )
             }))
-            .map_err(|e| ValidationError::invalid_pattern(e.pattern_error().message()))?;
+            .map_err(|e| {
+                ValidationError::invalid_pattern(format!(
+                    "rule {}: {}",
+                    e.rule_name().unwrap_or("?"),
+                    e.pattern_error().message()
+                ))
+            })?;
         Ok(BusRules {
             matcher,
             by_id,
