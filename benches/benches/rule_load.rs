@@ -78,6 +78,17 @@ fn rule_load(c: &mut Criterion) {
     let mut group = c.benchmark_group("rule_load_100k");
     group.sample_size(10);
     group.bench_function("route_replay_archive", |b| b.iter(|| load_table(&text)));
+    group.bench_function("route_parse_and_check_only", |b| {
+        b.iter(|| {
+            parse_rules(
+                "rules.json",
+                &text,
+                &Default::default(),
+                &Environment::default(),
+            )
+            .expect("the generated rules are valid")
+        })
+    });
     group.bench_function("match_bench", |b| b.iter(|| build_matcher(&patterns)));
     group.finish();
 }
