@@ -47,8 +47,9 @@ struct Transition {
     absent: Vec<u32>,
     /// Next state of each `anything-but` condition.
     anything_but: Vec<u32>,
-    /// Excluded values → index into `anything_but`.
-    excluded: ValueIndex,
+    /// Excluded values → index into `anything_but`; only transitions with
+    /// an `anything-but` condition have one (a `ValueIndex` is large).
+    excluded: Option<Box<ValueIndex>>,
 }
 
 /// The compiled automaton for a set of rules.
@@ -152,7 +153,9 @@ impl Automaton {
                             .map(|t| {
                                 std::mem::size_of::<Transition>()
                                     + t.positive.memory_usage()
-                                    + t.excluded.memory_usage()
+                                    + t.excluded.as_ref().map_or(0, |e| {
+                                        std::mem::size_of::<ValueIndex>() + e.memory_usage()
+                                    })
                                     + (t.absent.len() + t.anything_but.len()) * 4
                             })
                             .sum::<usize>()
@@ -164,7 +167,9 @@ impl Automaton {
                 .map(|g| {
                     std::mem::size_of::<Transition>()
                         + g.positive.memory_usage()
-                        + g.excluded.memory_usage()
+                        + g.excluded
+                            .as_ref()
+                            .map_or(0, |e| std::mem::size_of::<ValueIndex>() + e.memory_usage())
                         + g.anything_but.len() * 4
                 })
                 .sum::<usize>()
@@ -349,7 +354,9 @@ impl Automaton {
                     }
                     if !transition.anything_but.is_empty() {
                         targets.clear();
-                        transition.excluded.lookup(leaf, lookup, targets);
+                        if let Some(excluded) = &transition.excluded {
+                            excluded.lookup(leaf, lookup, targets);
+                        }
                         for &e in targets.iter() {
                             excluded_stamp[e as usize] = stamp;
                         }
@@ -477,7 +484,9 @@ fn accepts(
         *lookup_generation = 1;
     }
     let stamp = *lookup_generation;
-    transition.excluded.lookup(leaf, lookup, targets);
+    if let Some(excluded) = &transition.excluded {
+        excluded.lookup(leaf, lookup, targets);
+    }
     for &e in targets.iter() {
         excluded_stamp[e as usize] = stamp;
     }
@@ -588,12 +597,13 @@ fn freeze(field: u32, edges: HashMap<Vec<Op>, u32>) -> Transition {
             }
         }
     }
+    let excluded = (!anything_but.is_empty()).then(|| Box::new(excluded.finish()));
     Transition {
         field,
         positive: positive.finish(),
         absent,
         anything_but,
-        excluded: excluded.finish(),
+        excluded,
     }
 }
 
