@@ -186,8 +186,15 @@ pub fn parse_definitions(
     parameters: &Parameters,
     environment: &Environment,
 ) -> Result<Vec<RuleDefinition>, LoadError> {
-    let json = to_json_text(file, text)?;
-    let root = Node::parse(&json).map_err(|e| LoadError::new(file, e.to_string()))?;
+    // JSON is read once, in place; only other text goes through YAML.
+    let converted: String;
+    let root = match Node::parse(text) {
+        Ok(root) => root,
+        Err(_) => {
+            converted = to_json_text(file, text)?;
+            Node::parse(&converted).map_err(|e| LoadError::new(file, e.to_string()))?
+        }
+    };
     let plain = Resolver {
         parameters,
         environment,
