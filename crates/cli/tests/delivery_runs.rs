@@ -39,6 +39,27 @@ fn run(args: &[&str], env: &[(String, String)], remove: &[&str]) -> Output {
     command.envs(env.iter().cloned()).output().unwrap()
 }
 
+/// A child's stderr, line by line.
+type StderrLines = std::io::Lines<std::io::BufReader<std::process::ChildStderr>>;
+
+/// Reads `child`'s stderr up to its first `sluice: retrying` line, which
+/// it returns with the rest of stderr.
+fn wait_until_retrying(child: &mut std::process::Child) -> (String, StderrLines) {
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(
+        child.stderr.take().expect("stderr is piped"),
+    ));
+    let mut seen = Vec::new();
+    loop {
+        let Some(Ok(line)) = lines.next() else {
+            panic!("sluice ended before retrying: {seen:?}");
+        };
+        if line.starts_with("sluice: retrying ") {
+            return (line, lines);
+        }
+        seen.push(line);
+    }
+}
+
 /// Without credentials, `route` exits 2 at once with a one-line hint and
 /// makes no delivery.
 #[test]
@@ -192,19 +213,7 @@ fn sigterm_records_the_deliveries_not_yet_final() {
         .write_all(&std::fs::read(examples("events.jsonl")).unwrap())
         .unwrap();
     stdin.flush().unwrap();
-    // Wait until the run reports that it is retrying the target.
-    let mut stderr_lines =
-        std::io::BufRead::lines(std::io::BufReader::new(child.stderr.take().unwrap()));
-    let mut seen = Vec::new();
-    let retrying = loop {
-        let Some(Ok(line)) = stderr_lines.next() else {
-            panic!("sluice ended before retrying: {seen:?}");
-        };
-        if line.starts_with("sluice: retrying ") {
-            break line;
-        }
-        seen.push(line);
-    };
+    let (retrying, stderr_lines) = wait_until_retrying(&mut child);
     assert!(
         retrying.contains(
             "arn:aws:sqs:us-east-1:123456789012:down: 2 deliveries pending, next attempt at 20"
@@ -267,18 +276,7 @@ fn sigint_stops_a_replay_and_records_what_was_in_flight() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let mut stderr_lines =
-        std::io::BufRead::lines(std::io::BufReader::new(child.stderr.take().unwrap()));
-    let mut seen = Vec::new();
-    loop {
-        let Some(Ok(line)) = stderr_lines.next() else {
-            panic!("sluice ended before retrying: {seen:?}");
-        };
-        if line.starts_with("sluice: retrying ") {
-            break;
-        }
-        seen.push(line);
-    }
+    let (_, stderr_lines) = wait_until_retrying(&mut child);
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
