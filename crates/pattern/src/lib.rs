@@ -58,6 +58,7 @@ mod blocks;
 mod error;
 mod explain;
 mod json;
+mod key_hash;
 mod matcher;
 mod number;
 mod pattern;

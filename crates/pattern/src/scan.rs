@@ -14,12 +14,11 @@
 //! and stops as soon as every path a rule names has been read outside arrays.
 
 use std::collections::HashMap;
-use std::hash::BuildHasherDefault;
 
-use crate::automaton::values::KeyHasher;
 use crate::blocks;
 use crate::error::EventError;
 use crate::json;
+use crate::key_hash::KeyHashBuilder;
 use crate::number;
 use crate::swar::{find_quote_or_backslash, find_string_stop, string_stops};
 
@@ -112,7 +111,7 @@ fn pack_short(key: &[u8]) -> u64 {
 #[derive(Clone, Debug)]
 struct PathNode {
     small: Vec<Edge>,
-    big: Option<HashMap<Box<[u8]>, u32, BuildHasherDefault<KeyHasher>>>,
+    big: Option<HashMap<Box<[u8]>, u32, KeyHashBuilder>>,
     field: u32,
     has_children: bool,
     /// The node of the path without its last segment (`NIL` for the root).

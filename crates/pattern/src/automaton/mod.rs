@@ -22,10 +22,11 @@
 //! almost always, so most events no rule wants are dropped after their
 //! first few fields.
 
-pub(crate) mod values;
+mod values;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{HashMap, HashSet};
 
+use crate::key_hash::KeyHashBuilder;
 use crate::pattern::{Op, Pattern};
 use crate::scan::{self, FieldValue, NIL, PathTrie, ScanBuffers, ScanEnd, TrailStep};
 use crate::search::MatchSet;
@@ -48,7 +49,7 @@ struct Transition {
     /// Next state of each `anything-but` condition.
     anything_but: Vec<u32>,
     /// Excluded values → index into `anything_but`; only transitions with
-    /// an `anything-but` condition have one (a `ValueIndex` is large).
+    /// an `anything-but` condition have one (an exclusion index is rarely needed).
     excluded: Option<Box<ValueIndex>>,
 }
 
@@ -62,12 +63,8 @@ pub(crate) struct Automaton {
     gates: Vec<Transition>,
 }
 
-#[derive(Default)]
-struct StateBuilder {
-    rules: Vec<u32>,
-    /// field → (conditions → next state)
-    transitions: BTreeMap<u32, HashMap<Vec<Op>, u32>>,
-}
+/// An edge of the automaton being built: (state, field, conditions).
+type EdgeKey<'a> = (u32, u32, &'a [Op]);
 
 impl Automaton {
     /// Builds the automaton for `(rule id, pattern)` pairs, with gates when
@@ -78,47 +75,65 @@ impl Automaton {
     ) -> Automaton {
         let mut field_ids: HashMap<&str, u32> = HashMap::new();
         let mut fields: Vec<String> = Vec::new();
-        let mut states: Vec<StateBuilder> = vec![StateBuilder::default()];
+        // (state, field, conditions) → next state. The conditions are
+        // borrowed from the patterns: nothing is copied per edge.
+        let mut edges: HashMap<EdgeKey<'a>, u32, KeyHashBuilder> = HashMap::default();
+        let mut state_rules: Vec<Vec<u32>> = vec![Vec::new()];
         let mut gates = GateBuilder::default();
         for (rule, pattern) in rules {
             for subrule in &pattern.subrules {
                 gates.subrules += 1;
-                let mut state = 0usize;
+                let mut state = 0u32;
                 for condition in subrule {
                     let field = *field_ids.entry(condition.path.as_str()).or_insert_with(|| {
                         fields.push(condition.path.clone());
                         (fields.len() - 1) as u32
                     });
-                    gates.add(field, &condition.ops);
-                    let next_id = states.len() as u32;
-                    let edges = states[state].transitions.entry(field).or_default();
-                    let next = *edges.entry(condition.ops.clone()).or_insert(next_id);
-                    if next == next_id {
-                        states.push(StateBuilder::default());
+                    if with_gates {
+                        gates.add(field, &condition.ops);
                     }
-                    state = next as usize;
+                    state = *edges
+                        .entry((state, field, condition.ops.as_slice()))
+                        .or_insert_with(|| {
+                            state_rules.push(Vec::new());
+                            (state_rules.len() - 1) as u32
+                        });
                 }
-                if !states[state].rules.contains(&rule) {
-                    states[state].rules.push(rule);
+                let rules = &mut state_rules[state as usize];
+                if !rules.contains(&rule) {
+                    rules.push(rule);
                 }
             }
         }
-        let mut max_anything_but = 0;
-        let states: Vec<State> = states
+        // Each state's transitions by field, each transition's edges by
+        // next state: a deterministic order keeps results and memory use
+        // reproducible.
+        let mut edges: Vec<(EdgeKey<'a>, u32)> = edges.into_iter().collect();
+        edges.sort_unstable_by_key(|&((state, field, _), next)| (state, field, next));
+        let mut states: Vec<State> = state_rules
             .into_iter()
-            .map(|builder| State {
-                rules: builder.rules,
-                transitions: builder
-                    .transitions
-                    .into_iter()
-                    .map(|(field, edges)| {
-                        let t = freeze(field, edges);
-                        max_anything_but = max_anything_but.max(t.anything_but.len());
-                        t
-                    })
-                    .collect(),
+            .map(|rules| State {
+                rules,
+                transitions: Vec::new(),
             })
             .collect();
+        let same_transition =
+            |a: &(EdgeKey<'a>, u32), b: &(EdgeKey<'a>, u32)| (a.0.0, a.0.1) == (b.0.0, b.0.1);
+        // Exact-size transition lists: most states have one.
+        let mut counts = vec![0usize; states.len()];
+        for group in edges.chunk_by(same_transition) {
+            counts[group[0].0.0 as usize] += 1;
+        }
+        for (state, count) in states.iter_mut().zip(counts) {
+            state.transitions.reserve_exact(count);
+        }
+        let mut max_anything_but = 0;
+        for group in edges.chunk_by(same_transition) {
+            let ((state, field, _), _) = group[0];
+            let t = freeze(field, group.iter().map(|&((_, _, ops), next)| (ops, next)));
+            max_anything_but = max_anything_but.max(t.anything_but.len());
+            states[state as usize].transitions.push(t);
+        }
         let mut trie = PathTrie::build(&fields);
         let gates = if with_gates {
             gates.finish()
@@ -498,22 +513,22 @@ fn accepts(
 /// Gathers, per field, the conditions of the sub-rules that need it; a field
 /// every sub-rule needs becomes a gate.
 #[derive(Default)]
-struct GateBuilder {
+struct GateBuilder<'a> {
     subrules: usize,
     /// field → the sub-rules needing it
-    needed: HashMap<u32, Needed>,
+    needed: HashMap<u32, Needed<'a>>,
 }
 
 #[derive(Default)]
-struct Needed {
+struct Needed<'a> {
     subrules: usize,
-    /// Their conditions on the field (the targets are unused).
-    conditions: HashMap<Vec<Op>, u32>,
+    /// Their conditions on the field.
+    conditions: HashSet<&'a [Op], KeyHashBuilder>,
 }
 
-impl GateBuilder {
+impl<'a> GateBuilder<'a> {
     /// A condition of the latest sub-rule.
-    fn add(&mut self, field: u32, ops: &[Op]) {
+    fn add(&mut self, field: u32, ops: &'a [Op]) {
         if ops.contains(&Op::Exists(false)) {
             return; // a missing field passes it
         }
@@ -521,7 +536,7 @@ impl GateBuilder {
         // The compiler keys a sub-rule's conditions by path, so this counts
         // sub-rules.
         needed.subrules += 1;
-        needed.conditions.entry(ops.to_vec()).or_insert(0);
+        needed.conditions.insert(ops);
     }
 
     fn finish(self) -> Vec<Transition> {
@@ -529,7 +544,11 @@ impl GateBuilder {
             .needed
             .into_iter()
             .filter(|(_, needed)| self.subrules > 0 && needed.subrules == self.subrules)
-            .map(|(field, needed)| freeze(field, needed.conditions))
+            .map(|(field, needed)| {
+                // The gate only asks whether any condition holds: every
+                // edge leads to the same (unused) place.
+                freeze(field, needed.conditions.into_iter().map(|ops| (ops, 0)))
+            })
             .collect();
         gates.sort_by_key(|g| g.field);
         gates
@@ -577,23 +596,22 @@ fn merge_trails(
     Some((out_start as u32, (arena.len() - out_start) as u32))
 }
 
-fn freeze(field: u32, edges: HashMap<Vec<Op>, u32>) -> Transition {
+/// One state's transition on `field`, from its edges (conditions → next
+/// state) in order of next state.
+fn freeze<'a>(field: u32, edges: impl Iterator<Item = (&'a [Op], u32)>) -> Transition {
     let mut positive = ValueIndexBuilder::default();
     let mut excluded = ValueIndexBuilder::default();
     let mut absent = Vec::new();
     let mut anything_but = Vec::new();
-    // Deterministic order keeps results and memory use reproducible.
-    let mut edges: Vec<(Vec<Op>, u32)> = edges.into_iter().collect();
-    edges.sort_by_key(|&(_, next)| next);
-    for (ops, next) in &edges {
+    for (ops, next) in edges {
         for op in ops {
             match op {
-                Op::Exists(false) => absent.push(*next),
+                Op::Exists(false) => absent.push(next),
                 Op::AnythingBut(exclusion) => {
                     excluded.add_exclusion(exclusion, anything_but.len() as u32);
-                    anything_but.push(*next);
+                    anything_but.push(next);
                 }
-                other => positive.add(other, *next),
+                other => positive.add(other, next),
             }
         }
     }
