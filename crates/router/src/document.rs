@@ -46,6 +46,8 @@ impl<'a> Node<'a> {
             src: text,
             bytes: text.as_bytes(),
             pos: 0,
+            members: Vec::new(),
+            items: Vec::new(),
         };
         let node = parser.value(0)?;
         parser.skip_ws();
@@ -171,6 +173,11 @@ struct Parser<'a> {
     src: &'a str,
     bytes: &'a [u8],
     pos: usize,
+    /// The members and elements read so far of the objects and arrays
+    /// being read, innermost last: each is moved out at its end into a
+    /// vector of exactly its size.
+    members: Vec<(&'a str, Node<'a>)>,
+    items: Vec<Node<'a>>,
 }
 
 impl<'a> Parser<'a> {
@@ -207,11 +214,11 @@ impl<'a> Parser<'a> {
             return Err(self.error("Document nested too deeply"));
         }
         self.pos += 1;
-        let mut members = Vec::new();
+        let first = self.members.len();
         self.skip_ws();
         if self.bytes.get(self.pos) == Some(&b'}') {
             self.pos += 1;
-            return Ok(Node::Object(members));
+            return Ok(Node::Object(Vec::new()));
         }
         loop {
             self.skip_ws();
@@ -225,13 +232,13 @@ impl<'a> Parser<'a> {
             }
             self.pos += 1;
             let value = self.value(depth)?;
-            members.push((key, value));
+            self.members.push((key, value));
             self.skip_ws();
             match self.bytes.get(self.pos) {
                 Some(b',') => self.pos += 1,
                 Some(b'}') => {
                     self.pos += 1;
-                    return Ok(Node::Object(members));
+                    return Ok(Node::Object(self.members.drain(first..).collect()));
                 }
                 _ => return Err(self.error("Expected ',' or '}' in an object")),
             }
@@ -243,20 +250,21 @@ impl<'a> Parser<'a> {
             return Err(self.error("Document nested too deeply"));
         }
         self.pos += 1;
-        let mut items = Vec::new();
+        let first = self.items.len();
         self.skip_ws();
         if self.bytes.get(self.pos) == Some(&b']') {
             self.pos += 1;
-            return Ok(Node::Array(items));
+            return Ok(Node::Array(Vec::new()));
         }
         loop {
-            items.push(self.value(depth)?);
+            let item = self.value(depth)?;
+            self.items.push(item);
             self.skip_ws();
             match self.bytes.get(self.pos) {
                 Some(b',') => self.pos += 1,
                 Some(b']') => {
                     self.pos += 1;
-                    return Ok(Node::Array(items));
+                    return Ok(Node::Array(self.items.drain(first..).collect()));
                 }
                 _ => return Err(self.error("Expected ',' or ']' in an array")),
             }

@@ -833,7 +833,11 @@ impl<'n, 'a, 'r> Fields<'n, 'a, 'r> {
         match self.node.get(field) {
             None | Some(Node::Scalar("null")) => Ok(None),
             Some(Node::String(raw)) => Ok(Some(decode_str(raw).into_owned())),
-            Some(node) => Ok(Some(node.to_json())),
+            Some(node) => {
+                let mut text = node.to_json();
+                text.shrink_to_fit();
+                Ok(Some(text))
+            }
         }
     }
 }
@@ -876,6 +880,7 @@ fn read_rule(
     match node.get("Targets") {
         None | Some(Node::Scalar("null")) => {}
         Some(Node::Array(items)) => {
+            definition.targets.reserve_exact(items.len());
             for (i, item) in items.iter().enumerate() {
                 definition.targets.push(read_target(&fields, item, i)?);
             }
