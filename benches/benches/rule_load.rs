@@ -3,6 +3,8 @@
 //! load them (parse, check and one matcher build per bus) and the way
 //! `match` and `bench` compile them (one named matcher build).
 //!
+//! It runs under mimalloc, the allocator of the `sluice` binary.
+//!
 //! Before timing, each path is checked: every rule is loaded and one probe
 //! event matches exactly the rule it names.
 
@@ -11,6 +13,11 @@ use sluice_pattern::{MatchSet, Matcher};
 use sluice_router::load::parse_rules;
 use sluice_router::model::Environment;
 use sluice_router::table::RuleTable;
+
+/// The allocator the `sluice` binary uses, so that the times are the
+/// commands' times.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const RULES: usize = 100_000;
 
