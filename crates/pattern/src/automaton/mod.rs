@@ -49,7 +49,7 @@ struct Transition {
     /// Next state of each `anything-but` condition.
     anything_but: Vec<u32>,
     /// Excluded values → index into `anything_but`; only transitions with
-    /// an `anything-but` condition have one (an exclusion index is rarely needed).
+    /// an `anything-but` condition have one.
     excluded: Option<Box<ValueIndex>>,
 }
 

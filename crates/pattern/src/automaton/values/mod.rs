@@ -319,14 +319,16 @@ impl ValueIndex {
     /// otherwise by their exact key, built from the lexeme here.
     #[inline]
     fn lookup_number(&self, leaf: Leaf<'_>, buffers: &mut LookupBuffers, out: &mut Vec<u32>) {
+        // Exact numbers the screen cannot rule out, and ranges the screen
+        // cannot answer (when it can, `query_approx` has appended them).
         let exact = self
             .numbers
             .as_deref()
             .filter(|numbers| numbers.screen.place(leaf.approx).is_none());
-        let ranges = self
-            .numeric
-            .as_deref()
-            .filter(|numeric| !numeric.query_approx(leaf.approx, out));
+        let ranges = match self.numeric.as_deref() {
+            Some(numeric) if !numeric.query_approx(leaf.approx, out) => Some(numeric),
+            _ => None,
+        };
         if exact.is_some() || ranges.is_some() {
             lookup_number_key(leaf.text, exact, ranges, buffers, out);
         }
