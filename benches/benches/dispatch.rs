@@ -75,7 +75,9 @@ async fn bare_spawns(target: &Arc<Accept>, deliveries: usize) {
     for i in 0..deliveries {
         let target = target.clone();
         tasks.push(tokio::spawn(async move {
-            target.deliver(Delivery::new("{}", format!("e{i}"))).await
+            target
+                .deliver(Delivery::new("{}", Some(format!("e{i}").into())))
+                .await
         }));
     }
     for task in tasks {

@@ -15,17 +15,17 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 use sluice_router::archive::{ArchiveError, ArchiveWriter, Recovery};
-use sluice_router::load::{Parameters, parse_archives};
-use sluice_router::model::Environment;
 
 use crate::input;
+use crate::rules::RulesArgs;
 
 /// Options of `sluice archive`.
 #[derive(clap::Args, Clone)]
 pub struct ArchiveOptions {
-    /// Rules file declaring archives ("Archives" list, or AWS::Events::Archive resources).
-    #[arg(long)]
-    pub rules: String,
+    /// The archives are those the rules file declares: an "Archives" list
+    /// of CreateArchive requests, or AWS::Events::Archive resources.
+    #[command(flatten)]
+    pub rules: RulesArgs,
     /// Event files (JSON Lines; .gz, .zst, or - for stdin).
     #[arg(required = true)]
     pub events: Vec<String>,
@@ -74,14 +74,7 @@ struct Summary {
 }
 
 pub fn run(options: &ArchiveOptions) -> Result<ExitCode> {
-    let text = std::fs::read_to_string(&options.rules)
-        .with_context(|| format!("cannot read rules file {}", options.rules))?;
-    let archives = parse_archives(
-        &options.rules,
-        &text,
-        &Parameters::default(),
-        &Environment::default(),
-    )?;
+    let archives = options.rules.archives()?;
     let mut writers: Vec<ArchiveWriter> = Vec::new();
     for definition in archives {
         if definition.bus == options.event_bus {
@@ -107,7 +100,7 @@ pub fn run(options: &ArchiveOptions) -> Result<ExitCode> {
     if writers.is_empty() {
         bail!(
             "{} declares no archive for event bus {} (add an \"Archives\" list or AWS::Events::Archive resources)",
-            options.rules,
+            options.rules.path,
             options.event_bus
         );
     }

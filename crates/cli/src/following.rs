@@ -9,9 +9,15 @@ use serde_json::Value;
 use sluice_router::clock::format_epoch_seconds;
 
 /// Options of `sluice log`.
+#[derive(clap::Args, Clone)]
 pub struct FollowOptions {
+    /// The event's id.
+    #[arg(long)]
     pub event_id: String,
+    /// The log file (its rotated predecessors PATH.1, PATH.2, ... are read too).
     pub path: String,
+    /// Print the records as they are (JSON) instead of one readable line each.
+    #[arg(long)]
     pub json: bool,
 }
 

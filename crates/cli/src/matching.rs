@@ -9,19 +9,34 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use sluice_pattern::{Config, MatchSet, Matcher, ScanMode};
+use sluice_pattern::ScanMode;
+use sluice_router::table::RuleTable;
 
 use crate::input::{self, Batch};
-use crate::rules;
+use crate::rules::RulesArgs;
 
 /// Options of `sluice match`.
+#[derive(clap::Args, Clone)]
 pub struct MatchOptions {
-    pub rules: String,
+    #[command(flatten)]
+    pub rules: RulesArgs,
+    /// Event files (JSON Lines; .gz, .zst, or - for stdin).
+    #[arg(required = true)]
     pub events: Vec<String>,
+    /// The bus the events arrive on: only its rules match.
+    #[arg(long, default_value = "default", value_parser = crate::checks::bus_name)]
+    pub event_bus: String,
+    /// Print one summary object instead of one line per event.
+    #[arg(long)]
     pub count: bool,
-    pub threads: usize,
+    /// Worker threads (default: every core).
+    #[arg(long, value_parser = crate::checks::threads)]
+    pub threads: Option<usize>,
+    /// Trust the input: skip validation of unneeded parts of events.
+    #[arg(long)]
     pub early_exit: bool,
-    pub max_event_bytes: usize,
+    #[command(flatten)]
+    pub size: input::EventSizeArgs,
 }
 
 /// What one worker made of one batch.
@@ -39,15 +54,26 @@ struct Tally {
 }
 
 pub fn run(options: &MatchOptions) -> Result<ExitCode> {
-    let specs = rules::load(&options.rules)?;
     let mode = if options.early_exit {
         ScanMode::EarlyExit
     } else {
         ScanMode::Validating
     };
-    let matcher = rules::compile(&options.rules, &specs, Config::new().scan_mode(mode))?;
-    let names: Vec<String> = specs.iter().map(|r| r.name.clone()).collect();
-    let threads = options.threads.max(1);
+    let table = Arc::new(options.rules.table(options.rules.load()?, mode)?);
+    let bus: Arc<str> = options.event_bus.as_str().into();
+    let slots = table.match_slots(&bus);
+    // Names by slot, quoted once; a slot without a rule has no name.
+    let mut names: Vec<Option<String>> = vec![None; slots];
+    for (slot, rule) in table.slot_rules(&bus) {
+        names[slot] = Some(serde_json::to_string(&rule.name)?);
+    }
+    let names = Arc::new(names);
+    let threads = options
+        .threads
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        })
+        .max(1);
 
     let read = Arc::new(AtomicU64::new(0));
     let total: Option<u64> = options
@@ -65,12 +91,13 @@ pub fn run(options: &MatchOptions) -> Result<ExitCode> {
     for _ in 0..threads {
         let rx = batch_rx.clone();
         let tx = result_tx.clone();
-        let matcher = matcher.clone();
+        let table = table.clone();
         let names = names.clone();
+        let bus = bus.clone();
         let per_event = !options.count;
         let spawned = std::thread::Builder::new()
             .name("sluice-match".into())
-            .spawn(move || worker(&matcher, &names, per_event, &rx, &tx))
+            .spawn(move || worker(&table, &bus, &names, per_event, &rx, &tx))
             .with_context(|| format!("cannot start {threads} matching threads"))?;
         workers.push(spawned);
     }
@@ -78,7 +105,7 @@ pub fn run(options: &MatchOptions) -> Result<ExitCode> {
 
     let files = options.events.clone();
     let reader_read = read.clone();
-    let max_event_bytes = options.max_event_bytes;
+    let max_event_bytes = options.size.max_event_bytes;
     let reader = std::thread::Builder::new()
         .name("sluice-read".into())
         .spawn(move || -> Result<()> {
@@ -116,7 +143,7 @@ pub fn run(options: &MatchOptions) -> Result<ExitCode> {
     reader
         .join()
         .map_err(|_| anyhow::anyhow!("reader thread panicked"))??;
-    let mut per_rule = vec![0u64; matcher.rule_capacity()];
+    let mut per_rule = vec![0u64; slots];
     for worker in workers {
         let tally = worker
             .join()
@@ -132,7 +159,7 @@ pub fn run(options: &MatchOptions) -> Result<ExitCode> {
         let rules: Vec<String> = names
             .iter()
             .zip(&per_rule)
-            .map(|(name, n)| format!("{}: {n}", serde_json::to_string(name).unwrap_or_default()))
+            .filter_map(|(name, n)| Some(format!("{}: {n}", name.as_ref()?)))
             .collect();
         writeln!(
             out,
@@ -173,21 +200,18 @@ fn progress_bar(total: Option<u64>) -> Option<indicatif::ProgressBar> {
 }
 
 fn worker(
-    matcher: &Matcher,
-    names: &[String],
+    table: &RuleTable,
+    bus: &str,
+    quoted: &[Option<String>],
     per_event: bool,
     batches: &Mutex<Receiver<Batch>>,
     results: &std::sync::mpsc::SyncSender<BatchResult>,
 ) -> Tally {
-    let mut cache = matcher.create_cache();
-    let mut hits = MatchSet::new(matcher.rule_capacity());
+    let mut scratch = table.scratch();
     let mut tally = Tally {
-        per_rule: vec![0; matcher.rule_capacity()],
+        per_rule: vec![0; quoted.len()],
     };
-    let quoted: Vec<String> = names
-        .iter()
-        .map(|n| serde_json::to_string(n).unwrap_or_default())
-        .collect();
+    let mut listed: Vec<&str> = Vec::new();
     loop {
         let batch = {
             let Ok(rx) = batches.lock() else { break };
@@ -223,17 +247,20 @@ fn worker(
                 }
                 continue;
             }
-            match matcher.matches_with(&mut cache, &batch.data[start..end], &mut hits) {
+            listed.clear();
+            let matched =
+                table.for_each_match(bus, &batch.data[start..end], &mut scratch, |slot, _| {
+                    tally.per_rule[slot] += 1;
+                    if let Some(name) = &quoted[slot] {
+                        listed.push(name);
+                    }
+                });
+            match matched {
                 Ok(()) => {
-                    if !hits.is_empty() {
+                    if !listed.is_empty() {
                         result.matched_events += 1;
                     }
-                    for id in hits.iter_unordered() {
-                        tally.per_rule[id.index()] += 1;
-                    }
                     if per_event {
-                        let listed: Vec<&str> =
-                            hits.iter().map(|id| quoted[id.index()].as_str()).collect();
                         let _ = writeln!(
                             result.output,
                             "{{\"file\": {file}, \"line\": {line}, \"rules\": [{}]}}",

@@ -17,11 +17,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
 use serde::Serialize;
+use sluice_pattern::ScanMode;
 use sluice_router::archive::{Archive, is_archive, read_envelope};
 use sluice_router::clock::{format_epoch_seconds, parse_rfc3339};
 use sluice_router::dispatch::{Router, RouterSettings};
-use sluice_router::load::{Parameters, load_rules};
-use sluice_router::model::{Environment, Rule};
+use sluice_router::model::Rule;
 use sluice_router::replay::{
     ArchiveEvents, BucketOrder, CorruptSegment, ReplayCounts, TimedEvent, Window, dry_run_archive,
     dry_run_events, with_replay_name,
@@ -31,6 +31,7 @@ use sluice_router::table::RuleTable;
 use crate::delivering::{FailuresFile, StopSignal};
 use crate::input;
 use crate::routing;
+use crate::rules::RulesArgs;
 
 /// Options of `sluice replay`.
 #[derive(clap::Args, Clone)]
@@ -44,9 +45,8 @@ pub struct ReplayOptions {
     /// First event time not replayed (RFC 3339).
     #[arg(long)]
     pub end: String,
-    /// Rules with targets, as for `route`.
-    #[arg(long)]
-    pub rules: String,
+    #[command(flatten)]
+    pub rules: RulesArgs,
     /// The replay's name, set as "replay-name" on every event.
     #[arg(long, default_value = "sluice-replay", value_parser = crate::checks::replay_name)]
     pub name: String,
@@ -181,7 +181,7 @@ pub fn run(options: &ReplayOptions) -> Result<ExitCode> {
         // An archive's events were checked when they were archived; events
         // from plain files are checked as they are matched.
         let table = match source {
-            Source::Archive(_) => table.with_scan_mode(sluice_pattern::ScanMode::EarlyExit),
+            Source::Archive(_) => table.with_scan_mode(ScanMode::EarlyExit),
             Source::Files { .. } => table,
         };
         let plan = ReadPlan {
@@ -284,11 +284,7 @@ struct Summary<'a> {
 
 /// The rules on the replay's bus, narrowed to `--filter-rule` names.
 fn replay_table(options: &ReplayOptions, bus: &str) -> Result<RuleTable> {
-    let mut rules = load_rules(
-        Path::new(&options.rules),
-        &Parameters::default(),
-        &Environment::default(),
-    )?;
+    let mut rules = options.rules.load()?;
     options.retry.apply(&mut rules);
     for name in &options.filter_rules {
         if !rules.iter().any(|r| &r.name == name && r.bus == bus) {
@@ -302,7 +298,7 @@ fn replay_table(options: &ReplayOptions, bus: &str) -> Result<RuleTable> {
         .filter(|r| r.bus == bus && r.event_pattern.is_some())
         .filter(|r| options.filter_rules.is_empty() || options.filter_rules.contains(&r.name))
         .collect();
-    RuleTable::new(selected).map_err(|e| anyhow!("{}: {e}", options.rules))
+    options.rules.table(selected, ScanMode::Validating)
 }
 
 enum Source {
@@ -600,7 +596,7 @@ fn deliver(
         let connector = sluice_targets::AwsConnector::from_env().await;
         let log = options
             .log
-            .open(&connector, &Environment::default(), "replay")?;
+            .open(&connector, &options.rules.environment()?, "replay")?;
         crate::delivering::check_credentials(&connector).await?;
         let router = Router::with_processing_log(
             table,

@@ -2,46 +2,34 @@
 
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
-use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
 use serde::Serialize;
+use sluice_pattern::ScanMode;
 use sluice_router::clock::format_rfc3339;
 use sluice_router::dispatch::{Router, RouterSettings, plan};
-use sluice_router::load::{Parameters, load_rules};
 use sluice_router::model::Environment;
 use sluice_router::policy::StackSettings;
 use sluice_router::table::RuleTable;
 
 use crate::delivering::{self, FailuresFile, RetryArgs};
 use crate::input;
+use crate::rules::RulesArgs;
 
 /// Options of `sluice route`.
 #[derive(clap::Args, Clone)]
 pub struct RouteOptions {
-    /// Rules with targets: a list of PutRule requests with "Targets",
-    /// {"Rules": [...], "Targets": [PutTargets requests]}, or a
-    /// CloudFormation/SAM template (JSON or YAML).
-    #[arg(long)]
-    pub rules: String,
+    #[command(flatten)]
+    pub rules: RulesArgs,
     /// Event files (JSON Lines; .gz, .zst, or - for stdin).
     #[arg(required = true)]
     pub events: Vec<String>,
     /// The bus the events arrive on.
     #[arg(long, default_value = "default", value_parser = crate::checks::bus_name)]
     pub event_bus: String,
-    /// Values for Ref, Fn::GetAtt and ${...} in templates (JSON or YAML).
-    #[arg(long)]
-    pub parameters: Option<String>,
-    /// Region in rule ARNs (default: AWS_REGION, else us-east-1).
-    #[arg(long, value_parser = crate::checks::region)]
-    pub region: Option<String>,
-    /// Account id in rule ARNs.
-    #[arg(long, default_value = "123456789012", value_parser = crate::checks::account)]
-    pub account: String,
     /// Print each delivery (target ARN and exact payload) instead of making it.
     #[arg(long)]
     pub dry_run: bool,
@@ -64,33 +52,10 @@ pub struct RouteOptions {
 }
 
 pub fn run(options: &RouteOptions) -> Result<ExitCode> {
-    let region = options
-        .region
-        .clone()
-        .or_else(|| std::env::var("AWS_REGION").ok())
-        .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
-        .unwrap_or_else(|| "us-east-1".to_string());
-    let environment = Environment::new(&region, &options.account)
-        .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
-    let parameters = match &options.parameters {
-        None => Parameters::default(),
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read parameters file {path}"))?;
-            Parameters::parse(path, &text)?
-        }
-    };
-    let mut rules = load_rules(Path::new(&options.rules), &parameters, &environment)?;
+    let environment = options.rules.environment()?;
+    let mut rules = options.rules.load()?;
     options.retry.apply(&mut rules);
-    for rule in &rules {
-        if rule.event_pattern.is_none() {
-            eprintln!(
-                "sluice: rule {} has only a ScheduleExpression; events do not trigger it",
-                rule.name
-            );
-        }
-    }
-    let table = RuleTable::new(rules).map_err(|e| anyhow::anyhow!("{}: {e}", options.rules))?;
+    let table = options.rules.table(rules, ScanMode::Validating)?;
     if options.dry_run {
         if options.log.wanted() {
             anyhow::bail!("--dry-run delivers nothing, so it writes no processing log (--log-to)");
@@ -445,8 +410,8 @@ fn dry_run(options: &RouteOptions, table: &RuleTable) -> Result<ExitCode> {
                 record.error = Some(error);
             }
             Ok(planned) => {
-                record.id = planned.first().map(|p| p.event_id.to_string());
-                for p in &planned {
+                record.id = planned.event_id.as_deref().map(str::to_string);
+                for p in &planned.deliveries {
                     let target = p.target();
                     let (payload, error) = match &p.payload {
                         Ok(payload) => {

@@ -1,101 +1,109 @@
-//! Loading rules files: a list of `{"Name", "EventPattern"}` (the pattern as a
-//! JSON string or an object, as PutRule takes it), or `{"Rules": [...]}` as
-//! ListRules returns it.
-//!
-//! Pattern objects are kept as the raw text of the file: numbers in patterns
-//! are compared exactly, so they must never pass through a lossy `f64`.
+//! The rules file every command reads, and what resolves it: one set of
+//! options, one loader (the router's) and one table, so `match`, `bench`,
+//! `route`, `replay`, `archive` and `schedule run` agree on which rules a
+//! file holds, which of them take part in matching, and how a bad file is
+//! reported.
 
-use std::collections::HashSet;
+use std::path::Path;
 
-use anyhow::{Context, Result, anyhow, bail};
-use serde::Deserialize;
-use serde_json::value::RawValue;
-use sluice_pattern::{Config, Matcher};
-use sluice_router::model::{self, RuleState};
+use anyhow::{Context, Result};
+use sluice_pattern::ScanMode;
+use sluice_router::archive::ArchiveDefinition;
+use sluice_router::load::{Parameters, load_rules, parse_archives};
+use sluice_router::model::{Environment, Rule};
+use sluice_router::table::RuleTable;
 
-/// A rule as read from a file.
-pub struct RuleSpec {
-    pub name: String,
-    pub pattern: String,
+/// `--rules` and the values that resolve it.
+#[derive(clap::Args, Clone, Debug)]
+pub struct RulesArgs {
+    /// Rules file (JSON or YAML): a list of PutRule requests, each with
+    /// optional "Targets"; {"Rules": [...], "Targets": [PutTargets
+    /// requests]} as ListRules and PutTargets take them; or a
+    /// CloudFormation/SAM template.
+    #[arg(long = "rules", value_name = "FILE")]
+    pub path: String,
+    /// Values for Ref, Fn::GetAtt and ${...} in templates (JSON or YAML).
+    #[arg(long, value_name = "FILE")]
+    pub parameters: Option<String>,
+    /// Region in rule ARNs (default: AWS_REGION, else AWS_DEFAULT_REGION,
+    /// else us-east-1).
+    #[arg(long, value_parser = crate::checks::region)]
+    pub region: Option<String>,
+    /// Account id in rule ARNs.
+    #[arg(long, default_value = "123456789012", value_parser = crate::checks::account)]
+    pub account: String,
 }
 
-#[derive(Deserialize)]
-struct RuleEntry {
-    #[serde(rename = "Name")]
-    name: Option<String>,
-    #[serde(rename = "EventPattern")]
-    event_pattern: Option<Box<RawValue>>,
-    #[serde(rename = "State")]
-    state: Option<String>,
-    #[serde(rename = "ScheduleExpression")]
-    schedule_expression: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct ListRulesOutput {
-    #[serde(rename = "Rules")]
-    rules: Vec<RuleEntry>,
-}
-
-/// Reads the enabled event-pattern rules of a rules file. Names and states
-/// are checked as PutRule checks them; disabled rules and schedule-only
-/// rules match no event and are left out.
-pub fn load(path: &str) -> Result<Vec<RuleSpec>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read rules file {path}"))?;
-    let entries: Vec<RuleEntry> = if text.trim_start().starts_with('[') {
-        serde_json::from_str(&text).with_context(|| format!("{path}: not a list of rules"))?
-    } else {
-        serde_json::from_str::<ListRulesOutput>(&text)
-            .with_context(|| {
-                format!("{path}: expected a list of rules or an object with a \"Rules\" list")
-            })?
-            .rules
-    };
-    let mut rules: Vec<RuleSpec> = Vec::new();
-    let mut seen: HashSet<String> = HashSet::with_capacity(entries.len());
-    for (i, entry) in entries.into_iter().enumerate() {
-        let Some(name) = entry.name else {
-            bail!("{path}: rule #{} has no \"Name\"", i + 1);
-        };
-        model::check_rule_name(&name)
-            .map_err(|e| anyhow!("{path}: rule #{}: {}", i + 1, e.message()))?;
-        if !seen.insert(name.clone()) {
-            bail!("{path}: rule name {name:?} appears twice");
-        }
-        let state = match entry.state.as_deref() {
-            None => RuleState::Enabled,
-            Some(text) => RuleState::parse(text)
-                .map_err(|e| anyhow!("{path}: rule {name:?}: {}", e.message()))?,
-        };
-        if state == RuleState::Disabled {
-            continue;
-        }
-        let pattern = match entry.event_pattern {
-            Some(raw) if raw.get().starts_with('"') => serde_json::from_str::<String>(raw.get())
-                .with_context(|| format!("{path}: rule {name:?}: bad \"EventPattern\" string"))?,
-            Some(raw) if raw.get().starts_with('{') => raw.get().to_string(),
-            Some(_) => {
-                bail!("{path}: rule {name:?}: \"EventPattern\" must be a JSON string or object")
-            }
-            None if entry.schedule_expression.is_some() => continue,
-            None => bail!("{path}: rule {name:?} has no \"EventPattern\""),
-        };
-        rules.push(RuleSpec { name, pattern });
+impl RulesArgs {
+    /// The region and account rule ARNs are made in.
+    pub fn environment(&self) -> Result<Environment> {
+        let region = self
+            .region
+            .clone()
+            .or_else(|| std::env::var("AWS_REGION").ok())
+            .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
+            .unwrap_or_else(|| "us-east-1".to_string());
+        Environment::new(&region, &self.account).map_err(|e| anyhow::anyhow!("{}", e.message()))
     }
-    Ok(rules)
+
+    /// The template parameters given with `--parameters`.
+    pub fn parameters(&self) -> Result<Parameters> {
+        match &self.parameters {
+            None => Ok(Parameters::default()),
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read parameters file {path}"))?;
+                Ok(Parameters::parse(path, &text)?)
+            }
+        }
+    }
+
+    /// The text of the rules file.
+    pub fn text(&self) -> Result<String> {
+        std::fs::read_to_string(&self.path)
+            .with_context(|| format!("cannot read rules file {}", self.path))
+    }
+
+    /// Every rule of the file, checked as PutRule and PutTargets check them.
+    pub fn load(&self) -> Result<Vec<Rule>> {
+        let environment = self.environment()?;
+        Ok(load_rules(
+            Path::new(&self.path),
+            &self.parameters()?,
+            &environment,
+        )?)
+    }
+
+    /// The archives the file declares. Its rules are read and checked too,
+    /// so a file every other command refuses is refused here as well.
+    pub fn archives(&self) -> Result<Vec<ArchiveDefinition>> {
+        self.load()?;
+        let text = self.text()?;
+        Ok(parse_archives(
+            &self.path,
+            &text,
+            &self.parameters()?,
+            &self.environment()?,
+        )?)
+    }
+
+    /// The rules compiled for matching events in `mode`. Rules that only
+    /// have a schedule are kept (events never reach them) and named on
+    /// stderr, so a file that matches nothing says why.
+    pub fn table(&self, rules: Vec<Rule>, mode: ScanMode) -> Result<RuleTable> {
+        warn_schedule_only(&rules);
+        RuleTable::with_mode(rules, mode).map_err(|e| anyhow::anyhow!("{}: {e}", self.path))
+    }
 }
 
-/// Compiles rules into one matcher; errors name the file and the rule.
-pub fn compile(path: &str, rules: &[RuleSpec], config: Config) -> Result<Matcher> {
-    Matcher::builder()
-        .configure(config)
-        .build_named(rules.iter().map(|r| (r.name.as_str(), r.pattern.as_str())))
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "{path}: rule {:?}: {}",
-                e.rule_name().unwrap_or("?"),
-                e.pattern_error().message()
-            )
-        })
+/// Names the rules events cannot trigger because they only have a schedule.
+fn warn_schedule_only(rules: &[Rule]) {
+    for rule in rules {
+        if rule.event_pattern.is_none() {
+            eprintln!(
+                "sluice: rule {} has only a ScheduleExpression; events do not trigger it",
+                rule.name
+            );
+        }
+    }
 }

@@ -1,21 +1,110 @@
-//! `sluice schedule run`: fire the scheduled rules of a rules file until
-//! interrupted, delivering to their targets (or printing, with --dry-run).
+//! `sluice schedule`: when a schedule expression fires (`next`), and firing
+//! the scheduled rules of a rules file until interrupted, delivering to
+//! their targets or printing them with --dry-run (`run`).
 
 use std::io::Write;
-use std::path::Path;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result, bail};
 use sluice_router::arn::{Arn, TargetKind};
+use sluice_router::clock::{format_epoch_seconds, parse_rfc3339};
 use sluice_router::dispatch::{
     BoxFuture, Connect, ConnectError, Deliver, Delivery, DeliveryError, Router, RouterSettings,
 };
-use sluice_router::load::{Parameters, load_rules};
-use sluice_router::model::Environment;
+use sluice_router::schedule::Schedule;
 use sluice_router::table::RuleTable;
 
 use crate::routing;
+use crate::rules::RulesArgs;
+
+/// `sluice schedule` subcommands.
+#[derive(clap::Subcommand, Clone)]
+pub enum ScheduleCommand {
+    /// Print the next fire times (UTC, RFC 3339), one per line.
+    Next(NextOptions),
+    /// Fire the scheduled rules of a rules file at their times, until Ctrl-C.
+    Run(RunOptions),
+}
+
+/// Options of `sluice schedule next`.
+#[derive(clap::Args, Clone)]
+pub struct NextOptions {
+    /// rate(value unit) or cron(Minutes Hours Day-of-month Month Day-of-week Year).
+    pub expression: String,
+    /// Times strictly after this one (RFC 3339; default: now). A rate
+    /// counts from here, as if the rule were created then.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// How many times to print.
+    #[arg(long, default_value_t = 5)]
+    pub count: usize,
+}
+
+/// Options of `sluice schedule run`.
+#[derive(clap::Args, Clone)]
+pub struct RunOptions {
+    #[command(flatten)]
+    pub rules: RulesArgs,
+    /// Print each delivery (target ARN and payload) instead of making it.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Write failed deliveries here (default: stderr).
+    #[arg(long)]
+    pub failures: Option<String>,
+}
+
+/// Runs a `sluice schedule` subcommand.
+pub fn run(command: &ScheduleCommand) -> Result<ExitCode> {
+    match command {
+        ScheduleCommand::Next(options) => next(options),
+        ScheduleCommand::Run(options) => fire(options),
+    }
+}
+
+/// `sluice schedule next`.
+fn next(options: &NextOptions) -> Result<ExitCode> {
+    let schedule = match Schedule::parse(&options.expression) {
+        Ok(schedule) => schedule,
+        Err(error) => {
+            eprintln!(
+                "An error occurred (ValidationException) when calling the PutRule operation: {}",
+                error.message()
+            );
+            eprintln!("sluice: {}", error.hint());
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let from = match &options.from {
+        Some(text) => parse_rfc3339(text).ok_or_else(|| {
+            anyhow::anyhow!("--from {text:?} is not an RFC 3339 time such as 2026-11-25T10:00:00Z")
+        })?,
+        None => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64),
+    };
+    let anchor = from.div_euclid(60) * 60;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut after = from;
+    let mut printed = 0;
+    for _ in 0..options.count {
+        let Some(next) = schedule.next_after_anchor(after, anchor) else {
+            break;
+        };
+        writeln!(out, "{}", format_epoch_seconds(next))?;
+        printed += 1;
+        after = next;
+    }
+    out.flush()?;
+    if printed < options.count {
+        // Only a cron whose years are over stops firing.
+        anyhow::bail!(
+            "the schedule does not fire after {}: its last year has passed",
+            format_epoch_seconds(after)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
 
 /// Prints each delivery as a JSON line instead of sending it.
 struct Print {
@@ -47,12 +136,10 @@ impl Connect for PrintAll {
     }
 }
 
-pub fn run(rules: &str, dry_run: bool, failures: Option<&str>) -> Result<ExitCode> {
-    let rules = load_rules(
-        Path::new(rules),
-        &Parameters::default(),
-        &Environment::default(),
-    )?;
+/// `sluice schedule run`.
+fn fire(options: &RunOptions) -> Result<ExitCode> {
+    let (dry_run, failures) = (options.dry_run, options.failures.as_deref());
+    let rules = options.rules.load()?;
     let scheduled = rules
         .iter()
         .filter(|r| r.schedule_expression.is_some())
@@ -69,7 +156,7 @@ pub fn run(rules: &str, dry_run: bool, failures: Option<&str>) -> Result<ExitCod
         let Some(expression) = &rule.schedule_expression else {
             continue;
         };
-        match sluice_router::schedule::Schedule::parse(expression)
+        match Schedule::parse(expression)
             .ok()
             .and_then(|s| s.next_after(now))
         {
@@ -83,7 +170,8 @@ pub fn run(rules: &str, dry_run: bool, failures: Option<&str>) -> Result<ExitCod
     if firing == 0 {
         bail!("no scheduled rule fires again: every schedule's last year has passed");
     }
-    let table = RuleTable::new(rules).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let table =
+        RuleTable::new(rules).map_err(|e| anyhow::anyhow!("{}: {e}", options.rules.path))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

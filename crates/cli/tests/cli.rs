@@ -193,7 +193,7 @@ fn match_reports_bad_rules_with_file_and_rule() {
     assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).contains(
-            r#"rule "broken": Event pattern is not valid. Reason: Empty arrays are not allowed"#
+            "rule broken: InvalidEventPatternException: Event pattern is not valid. Reason: Empty arrays are not allowed"
         ),
         "{}",
         stderr(&out)

@@ -458,7 +458,7 @@ fn match_refuses_rule_names_and_states_put_rule_refuses() {
         (
             r#"[{"Name": "r", "EventPattern": {"source": ["x"]}},
                 {"Name": "r", "EventPattern": {"source": ["y"]}}]"#,
-            "appears twice",
+            "rule r: a rule with this name already exists on event bus default",
         ),
     ] {
         let path = dir.join("rules.json");
@@ -613,6 +613,9 @@ fn or_combinations_are_bounded_per_matcher() {
     ]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let text = stderr(&out);
-    assert!(text.contains("rule \"r200\""), "{text}");
+    assert!(
+        text.contains("rule r200: InvalidEventPatternException: Event pattern is not valid."),
+        "{text}"
+    );
     assert!(text.contains("at most 200000 combinations"), "{text}");
 }

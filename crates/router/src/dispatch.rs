@@ -41,15 +41,18 @@ pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 ///
 /// ```
 /// use sluice_router::dispatch::Delivery;
-/// let delivery = Delivery::new(r#"{"id":"1"}"#, "1");
+/// let delivery = Delivery::new(r#"{"id":"1"}"#, Some("1".into()));
 /// assert_eq!(&*delivery.payload, r#"{"id":"1"}"#);
+/// assert_eq!(delivery.event_id.as_deref(), Some("1"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
     /// The body: the event or its shaped form.
     pub payload: Arc<str>,
-    /// The event's `id` (Kinesis default partition key, FIFO deduplication id).
-    pub event_id: Arc<str>,
+    /// The event's `id` (Kinesis default partition key, FIFO deduplication
+    /// id), read when a target needs it or the router logs; `None` when
+    /// the event has none or it was not read.
+    pub event_id: Option<Arc<str>>,
     /// Kinesis partition key from `PartitionKeyPath`.
     pub partition_key: Option<String>,
     /// SQS FIFO message group id.
@@ -68,10 +71,10 @@ pub struct Delivery {
 
 impl Delivery {
     /// A delivery of `payload` for the event with id `event_id`.
-    pub fn new(payload: impl Into<Arc<str>>, event_id: impl Into<Arc<str>>) -> Delivery {
+    pub fn new(payload: impl Into<Arc<str>>, event_id: Option<Arc<str>>) -> Delivery {
         Delivery {
             payload: payload.into(),
-            event_id: event_id.into(),
+            event_id,
             partition_key: None,
             message_group_id: None,
             attributes: Vec::new(),
@@ -295,8 +298,8 @@ pub struct PlannedDelivery {
     pub target_index: usize,
     /// The payload, or why there is none.
     pub payload: Result<Arc<str>, TransformError>,
-    /// The event's id.
-    pub event_id: Arc<str>,
+    /// The event's id, when it has one and it was read (see [`Plan`]).
+    pub event_id: Option<Arc<str>>,
     /// The event as received (what a dead-letter queue gets).
     pub event: Arc<str>,
     /// Kinesis partition key, when the target is a stream.
@@ -318,7 +321,17 @@ thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
-/// The deliveries one event makes under `table` on `bus`.
+/// What one event would do under a table: its id and its deliveries.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The event's `id`; `None` when it has none.
+    pub event_id: Option<Arc<str>>,
+    /// One entry per (matched rule, target), in rule order.
+    pub deliveries: Vec<PlannedDelivery>,
+}
+
+/// The deliveries one event makes under `table` on `bus`. The event is
+/// always read, so its id is known whether or not a rule matched.
 ///
 /// ```
 /// use sluice_router::{dispatch::plan, load, model::Environment, table::RuleTable};
@@ -328,26 +341,45 @@ thread_local! {
 /// let table = RuleTable::new(rules).unwrap();
 /// let planned = plan(&table, "default", br#"{"id": "e1", "source": "a", "detail": {"x": 1}}"#,
 ///     "2026-11-25T10:00:00Z").unwrap();
-/// assert_eq!(planned[0].payload.as_deref(), Ok(r#"{"x":1}"#));
+/// assert_eq!(planned.event_id.as_deref(), Some("e1"));
+/// assert_eq!(planned.deliveries[0].payload.as_deref(), Ok(r#"{"x":1}"#));
+/// let unmatched = plan(&table, "default", br#"{"id": "e2", "source": "b"}"#, "2026-11-25T10:00:00Z").unwrap();
+/// assert_eq!((unmatched.event_id.as_deref(), unmatched.deliveries.len()), (Some("e2"), 0));
 /// ```
 pub fn plan(
     table: &RuleTable,
     bus: &str,
     event: &[u8],
     ingestion_time: &str,
-) -> Result<Vec<PlannedDelivery>, RouteError> {
+) -> Result<Plan, RouteError> {
     let mut matched = Vec::new();
     SCRATCH.with(|scratch| table.matching(bus, event, &mut scratch.borrow_mut(), &mut matched))?;
-    if matched.is_empty() {
-        return Ok(Vec::new());
-    }
     let text = std::str::from_utf8(event).map_err(|_| RouteError::NotUtf8)?;
-    plan_matched(
+    if matched.is_empty() {
+        let document = Node::parse(text.trim())?;
+        return Ok(Plan {
+            event_id: event_id_of(Some(&document)),
+            deliveries: Vec::new(),
+        });
+    }
+    let deliveries = plan_matched(
         &matched,
         text.trim().into(),
         &|| ingestion_time.to_string(),
-        false,
-    )
+        true,
+    )?;
+    Ok(Plan {
+        event_id: deliveries.first().and_then(|d| d.event_id.clone()),
+        deliveries,
+    })
+}
+
+/// The `id` member of an event, when it is a string.
+fn event_id_of(document: Option<&Node<'_>>) -> Option<Arc<str>> {
+    match document?.get("id") {
+        Some(Node::String(raw)) => Some(decode_str(raw).into()),
+        _ => None,
+    }
 }
 
 /// Whether building `target`'s delivery needs the parsed event: for its
@@ -383,10 +415,7 @@ fn plan_matched(
     } else {
         None
     };
-    let event_id: Arc<str> = match document.as_ref().and_then(|d| d.get("id")) {
-        Some(Node::String(raw)) => decode_str(raw).into(),
-        _ => "".into(),
-    };
+    let event_id = event_id_of(document.as_ref());
     let replay_name = match document.as_ref().and_then(|d| d.get("replay-name")) {
         Some(Node::String(raw)) => Some(decode_str(raw)),
         _ => None,
@@ -416,7 +445,7 @@ fn plan_matched(
             };
             let partition_key = match (&target.partition_key_path, &document) {
                 _ if target.kind != TargetKind::KinesisStream => None,
-                (None, _) => Some(event_id.to_string()),
+                (None, _) => Some(event_id.as_deref().unwrap_or_default().to_string()),
                 (Some(path), Some(document)) => Some(match path.select(document) {
                     Some(Node::String(raw)) => decode_str(raw).into_owned(),
                     Some(node) => node.to_json(),
@@ -435,7 +464,7 @@ fn plan_matched(
                     .filter(|_| target.kind == TargetKind::CloudWatchLogGroup),
                 execution_name: (target.kind == TargetKind::StepFunctionsStateMachine).then(|| {
                     crate::execution_name::execution_name(
-                        &event_id,
+                        event_id.as_deref().unwrap_or_default(),
                         replay_name.as_deref(),
                         &rule.arn,
                         &target.id,
@@ -978,7 +1007,7 @@ impl Router {
                 .unwrap_or_else(|e| e.into_inner())
                 .get(dlq.as_str())
                 .cloned();
-            let mut message = Delivery::new(event.clone(), "");
+            let mut message = Delivery::new(event.clone(), None);
             message.attributes = vec![
                 ("RULE_ARN".to_string(), rule.arn.clone()),
                 ("TARGET_ARN".to_string(), target.arn.to_string()),
@@ -1061,7 +1090,7 @@ impl Router {
 pub(crate) struct InvocationTrace {
     log: ProcessingLog,
     bus: String,
-    event_id: Arc<str>,
+    event_id: Option<Arc<str>>,
     invocation_id: String,
     rule_arn: String,
     target_id: String,
@@ -1088,7 +1117,7 @@ impl InvocationTrace {
             step,
             RecordIds {
                 bus: &self.bus,
-                event_id: &self.event_id,
+                event_id: self.event_id.as_deref().unwrap_or_default(),
                 invocation_id: Some(&self.invocation_id),
             },
             || {
@@ -1175,7 +1204,10 @@ fn log_receipt(
 /// Logs each matched rule (planning read the event's id, since the router
 /// logs).
 fn log_rule_matches(log: &ProcessingLog, matched: &[Arc<Rule>], planned: &[PlannedDelivery]) {
-    let event_id = planned.first().map_or("", |first| &first.event_id);
+    let event_id = planned
+        .first()
+        .and_then(|first| first.event_id.as_deref())
+        .unwrap_or_default();
     for rule in matched {
         log.record(
             Step::RuleMatch,

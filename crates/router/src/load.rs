@@ -209,7 +209,17 @@ pub fn parse_definitions(
         Node::Object(_) if root.get("Resources").is_some() => {
             read_template(file, &root, parameters, environment)
         }
-        Node::Object(_) if root.get("Rules").is_some() || root.get("Targets").is_some() => {
+        Node::Object(_)
+            if ["Rules", "Targets", "Archives"]
+                .iter()
+                .any(|member| root.get(member).is_some()) =>
+        {
+            if let Some(key) = unknown_member(&root, FILE_MEMBERS) {
+                return Err(LoadError::new(
+                    file,
+                    unknown_parameter("", &key, FILE_MEMBERS),
+                ));
+            }
             let mut rules = match root.get("Rules") {
                 None => Vec::new(),
                 Some(Node::Array(items)) => items
@@ -303,6 +313,7 @@ pub fn parse_archives(
             node,
             resolver: &resolver,
         };
+        fields.only(ARCHIVE_MEMBERS)?;
         let name = match fields.string("ArchiveName")? {
             Some(name) => name,
             None if origin == "template" => label.clone(),
@@ -737,6 +748,83 @@ fn read_sam_events(
 }
 
 /// Field access over one JSON object, with errors that name the field.
+/// The members a rule may have: PutRule's, ListRules' `Rule`, and `Targets`.
+const RULE_MEMBERS: &[&str] = &[
+    "Name",
+    "ScheduleExpression",
+    "EventPattern",
+    "State",
+    "Description",
+    "RoleArn",
+    "Tags",
+    "EventBusName",
+    "Targets",
+    "Arn",
+    "ManagedBy",
+];
+
+/// The members of a `Target`, in the API model's order.
+const TARGET_MEMBERS: &[&str] = &[
+    "Id",
+    "Arn",
+    "RoleArn",
+    "Input",
+    "InputPath",
+    "InputTransformer",
+    "KinesisParameters",
+    "RunCommandParameters",
+    "EcsParameters",
+    "BatchParameters",
+    "SqsParameters",
+    "HttpParameters",
+    "RedshiftDataParameters",
+    "SageMakerPipelineParameters",
+    "DeadLetterConfig",
+    "RetryPolicy",
+    "AppSyncParameters",
+];
+
+/// The members of a PutTargets request.
+const PUT_TARGETS_MEMBERS: &[&str] = &["Rule", "EventBusName", "Targets"];
+
+/// The members of a CreateArchive request, with a template's `SourceArn`
+/// and a plain `EventBusName` as this loader also takes them.
+const ARCHIVE_MEMBERS: &[&str] = &[
+    "ArchiveName",
+    "EventSourceArn",
+    "Description",
+    "EventPattern",
+    "RetentionDays",
+    "KmsKeyIdentifier",
+    "SourceArn",
+    "EventBusName",
+];
+
+/// The top-level members of a `{"Rules": [...]}` file.
+const FILE_MEMBERS: &[&str] = &["Rules", "Targets", "Archives", "NextToken"];
+
+/// The first member of an object that is not one of `members`.
+fn unknown_member<'t>(node: &Node<'t>, members: &[&str]) -> Option<std::borrow::Cow<'t, str>> {
+    let Node::Object(entries) = node else {
+        return None;
+    };
+    entries
+        .iter()
+        .map(|(key, _)| decode_str(key))
+        .find(|key| !members.contains(&key.as_ref()))
+}
+
+/// A misspelt or unknown member, in the AWS CLI's words (`Unknown
+/// parameter in Targets[0]: "InputPth", must be one of: …`). `at` is the
+/// object's path; the empty path is the request itself.
+fn unknown_parameter(at: &str, key: &str, members: &[&str]) -> String {
+    format!(
+        "Unknown parameter in {}: \"{key}\", must be one of: {}",
+        if at.is_empty() { "input" } else { at },
+        members.join(", ")
+    )
+}
+
 struct Fields<'n, 'a, 'r> {
     file: &'n str,
     rule: String,
@@ -750,6 +838,34 @@ impl<'n, 'a, 'r> Fields<'n, 'a, 'r> {
         LoadError::new(self.file, message)
             .in_rule(&self.rule)
             .at_field(&format!("{}{field}", self.prefix))
+    }
+
+    /// Refuses a member outside `members`, so a misspelt field is an
+    /// error rather than silently ignored. In a template the words are
+    /// CloudFormation's, elsewhere the AWS CLI's.
+    fn only(&self, members: &[&str]) -> Result<(), LoadError> {
+        let Some(key) = unknown_member(self.node, members) else {
+            return Ok(());
+        };
+        let at = self.prefix.strip_suffix('.').unwrap_or_default();
+        let error = LoadError::new(self.file, "").in_rule(&self.rule);
+        Err(match self.resolver.resources {
+            Some(_) => {
+                let error = LoadError {
+                    message: format!("Encountered unsupported property {key}"),
+                    ..error
+                };
+                if at.is_empty() {
+                    error
+                } else {
+                    error.at_field(at)
+                }
+            }
+            None => LoadError {
+                message: unknown_parameter(at, &key, members),
+                ..error
+            },
+        })
     }
 
     fn string(&self, field: &str) -> Result<Option<String>, LoadError> {
@@ -867,6 +983,7 @@ fn read_rule(
         },
     };
     fields.rule = name.clone();
+    fields.only(RULE_MEMBERS)?;
     let mut definition = RuleDefinition {
         name,
         event_bus_name: fields.string("EventBusName")?,
@@ -906,6 +1023,7 @@ fn read_target(
         node,
         resolver: rule.resolver,
     };
+    fields.only(TARGET_MEMBERS)?;
     let required = |name: &str| -> Result<String, LoadError> {
         fields
             .string(name)?
@@ -920,6 +1038,7 @@ fn read_target(
         ..Default::default()
     };
     if let Some(transformer) = fields.object("InputTransformer")? {
+        transformer.only(&["InputPathsMap", "InputTemplate"])?;
         target.input_template = transformer.string("InputTemplate")?;
         if let Some(map) = transformer.object("InputPathsMap")? {
             let members = match map.node {
@@ -938,27 +1057,33 @@ fn read_target(
         }
     }
     if let Some(retry) = fields.object("RetryPolicy")? {
+        retry.only(&["MaximumRetryAttempts", "MaximumEventAgeInSeconds"])?;
         target.maximum_retry_attempts = retry.integer("MaximumRetryAttempts")?;
         target.maximum_event_age_in_seconds = retry.integer("MaximumEventAgeInSeconds")?;
     }
     if let Some(dlq) = fields.object("DeadLetterConfig")? {
+        dlq.only(&["Arn"])?;
         target.dead_letter_arn = dlq.string("Arn")?;
     }
     if let Some(kinesis) = fields.object("KinesisParameters")? {
+        kinesis.only(&["PartitionKeyPath"])?;
         target.partition_key_path =
             Some(kinesis.string("PartitionKeyPath")?.ok_or_else(|| {
                 kinesis.error("PartitionKeyPath", "required in KinesisParameters")
             })?);
     }
     if let Some(sqs) = fields.object("SqsParameters")? {
+        sqs.only(&["MessageGroupId"])?;
         target.message_group_id = sqs.string("MessageGroupId")?;
     }
     if let Some(run_command) = fields.object("RunCommandParameters")? {
+        run_command.only(&["RunCommandTargets"])?;
         let blocks = run_command.objects("RunCommandTargets")?.ok_or_else(|| {
             run_command.error("RunCommandTargets", "required in RunCommandParameters")
         })?;
         let mut targets = Vec::with_capacity(blocks.len());
         for block in blocks {
+            block.only(&["Key", "Values"])?;
             let key = block
                 .string("Key")?
                 .ok_or_else(|| block.error("Key", "required in a RunCommandTarget"))?;
@@ -986,6 +1111,7 @@ fn attach_targets(
         node: request,
         resolver,
     };
+    fields.only(PUT_TARGETS_MEMBERS)?;
     let Some(rule_name) = fields.string("Rule")? else {
         return Err(LoadError::new(file, "a PutTargets request needs \"Rule\"").at_field("Targets"));
     };

@@ -33,13 +33,51 @@ pub struct RuleTable {
     early_exit: bool,
 }
 
+/// A matching rule, with what matching asks of it kept beside the
+/// pointer, so a match reads no rule it does not report.
+#[derive(Clone)]
+struct Slot {
+    rule: Arc<Rule>,
+    /// Whether read-only CloudTrail management events reach it.
+    all_management_events: bool,
+}
+
+impl Slot {
+    fn new(rule: &Arc<Rule>) -> Slot {
+        Slot {
+            rule: rule.clone(),
+            all_management_events: rule.state
+                == RuleState::EnabledWithAllCloudTrailManagementEvents,
+        }
+    }
+}
+
 #[derive(Clone)]
 struct BusRules {
     matcher: Matcher,
     /// The rule behind each matcher id (`None`: removed).
-    by_id: Vec<Option<Arc<Rule>>>,
+    by_id: Vec<Option<Slot>>,
     /// Rules by name, with their matcher id when they have a pattern and are not disabled.
     by_name: HashMap<String, (Arc<Rule>, Option<RuleId>)>,
+}
+
+/// A rule a table cannot take, named.
+///
+/// ```
+/// use sluice_router::{load, model::Environment, table::RuleTable};
+/// let rules = load::parse_definitions("r.json", r#"[{"Name": "r", "EventPattern": {"a": ["1"]}},
+///     {"Name": "r", "EventPattern": {"a": ["2"]}}]"#, &Default::default(), &Environment::default()).unwrap();
+/// let rules = rules.iter().map(|d| sluice_router::model::Rule::new(d, &Environment::default()).unwrap());
+/// let Err(error) = RuleTable::new(rules) else { panic!("a name appears twice") };
+/// assert_eq!(error.to_string(), "rule r: ValidationException: Rule r appears twice on EventBus default.");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("rule {rule}: {error}")]
+pub struct RuleError {
+    /// The rule's name.
+    pub rule: String,
+    /// Why it was refused, with AWS's code.
+    pub error: ValidationError,
 }
 
 /// Per-thread scratch space for [`RuleTable::matching`].
@@ -59,6 +97,14 @@ fn is_read_only_management_event(
     cache: &mut Cache,
     hits: &mut MatchSet,
 ) -> Result<bool, EventError> {
+    // The detail-type must be written somewhere in the event, as is or
+    // with escapes; most events have neither, and are answered without a scan.
+    static DETAIL_TYPE: OnceLock<memchr::memmem::Finder<'static>> = OnceLock::new();
+    let detail_type =
+        DETAIL_TYPE.get_or_init(|| memchr::memmem::Finder::new(b"AWS API Call via CloudTrail"));
+    if detail_type.find(event).is_none() && memchr::memchr(b'\\', event).is_none() {
+        return Ok(false);
+    }
     static PROBE: OnceLock<Matcher> = OnceLock::new();
     let probe = PROBE.get_or_init(|| {
         Matcher::builder()
@@ -110,19 +156,22 @@ impl BusRules {
 
     /// One bus's rules compiled in one matcher build. Names must be
     /// unique; the first repeated one is the error.
-    fn from_rules(rules: Vec<Arc<Rule>>, early_exit: bool) -> Result<BusRules, ValidationError> {
+    fn from_rules(rules: Vec<Arc<Rule>>, early_exit: bool) -> Result<BusRules, RuleError> {
         let mut by_name = HashMap::with_capacity(rules.len());
         let mut by_id = Vec::new();
         for rule in &rules {
             if by_name.contains_key(&rule.name) {
-                return Err(ValidationError::validation(format!(
-                    "Rule {} appears twice on EventBus {}.",
-                    rule.name, rule.bus
-                )));
+                return Err(RuleError {
+                    rule: rule.name.clone(),
+                    error: ValidationError::validation(format!(
+                        "Rule {} appears twice on EventBus {}.",
+                        rule.name, rule.bus
+                    )),
+                });
             }
             let id = match (&rule.event_pattern, BusRules::matches_in(rule.state)) {
                 (Some(_), true) => {
-                    by_id.push(Some(rule.clone()));
+                    by_id.push(Some(Slot::new(rule)));
                     Some(RuleId::new((by_id.len() - 1) as u32))
                 }
                 _ => None,
@@ -130,18 +179,15 @@ impl BusRules {
             by_name.insert(rule.name.clone(), (rule.clone(), id));
         }
         let matcher = BusRules::builder(early_exit)
-            .build_named(by_id.iter().flatten().map(|rule| {
+            .build_named(by_id.iter().flatten().map(|slot| {
                 (
-                    rule.name.clone(),
-                    rule.event_pattern.as_deref().unwrap_or_default(),
+                    slot.rule.name.clone(),
+                    slot.rule.event_pattern.as_deref().unwrap_or_default(),
                 )
             }))
-            .map_err(|e| {
-                ValidationError::invalid_pattern(format!(
-                    "rule {}: {}",
-                    e.rule_name().unwrap_or("?"),
-                    e.pattern_error().message()
-                ))
+            .map_err(|e| RuleError {
+                rule: e.rule_name().unwrap_or("?").to_string(),
+                error: ValidationError::invalid_pattern(e.pattern_error().message()),
             })?;
         Ok(BusRules {
             matcher,
@@ -162,7 +208,7 @@ impl BusRules {
                 if self.by_id.len() <= id.index() {
                     self.by_id.resize(id.index() + 1, None);
                 }
-                self.by_id[id.index()] = Some(rule.clone());
+                self.by_id[id.index()] = Some(Slot::new(&rule));
                 Some(id)
             }
             _ => None,
@@ -184,14 +230,32 @@ impl BusRules {
 impl RuleTable {
     /// Compiles a table from checked rules, with one matcher build per
     /// bus. Rule names must be unique per bus.
-    pub fn new(rules: impl IntoIterator<Item = Rule>) -> Result<RuleTable, ValidationError> {
-        RuleTable::compile(rules.into_iter().map(Arc::new), false)
+    pub fn new(rules: impl IntoIterator<Item = Rule>) -> Result<RuleTable, RuleError> {
+        RuleTable::with_mode(rules, ScanMode::Validating)
+    }
+
+    /// Compiles a table whose matchers scan events in `mode` (see
+    /// [`RuleTable::with_scan_mode`]).
+    ///
+    /// ```
+    /// use sluice_pattern::ScanMode;
+    /// use sluice_router::{load, model::Environment, table::RuleTable};
+    /// let rules = load::parse_rules("r.json", r#"[{"Name": "r", "EventPattern": {"source": ["a"]}}]"#,
+    ///     &Default::default(), &Environment::default()).unwrap();
+    /// let table = RuleTable::with_mode(rules, ScanMode::EarlyExit).unwrap();
+    /// assert_eq!(table.slot_rules("default").count(), 1);
+    /// ```
+    pub fn with_mode(
+        rules: impl IntoIterator<Item = Rule>,
+        mode: ScanMode,
+    ) -> Result<RuleTable, RuleError> {
+        RuleTable::compile(rules.into_iter().map(Arc::new), mode == ScanMode::EarlyExit)
     }
 
     fn compile(
         rules: impl Iterator<Item = Arc<Rule>>,
         early_exit: bool,
-    ) -> Result<RuleTable, ValidationError> {
+    ) -> Result<RuleTable, RuleError> {
         // Buses in the order they first appear, so errors come in file order.
         let mut order: Vec<String> = Vec::new();
         let mut by_bus: HashMap<String, Vec<Arc<Rule>>> = HashMap::new();
@@ -299,12 +363,12 @@ impl RuleTable {
         // Asked once, and only when a matched rule's state depends on it.
         let mut read_only: Option<bool> = None;
         for id in hits.iter() {
-            let Some(Some(rule)) = rules.by_id.get(id.index()) else {
+            let Some(Some(slot)) = rules.by_id.get(id.index()) else {
                 continue;
             };
-            let receives = match rule.state {
-                RuleState::EnabledWithAllCloudTrailManagementEvents => true,
-                _ => match read_only {
+            let receives = match slot.all_management_events {
+                true => true,
+                false => match read_only {
                     Some(read_only) => !read_only,
                     None => {
                         let answer = is_read_only_management_event(event, probe_cache, probe_hits)?;
@@ -314,7 +378,7 @@ impl RuleTable {
                 },
             };
             if receives {
-                found(id.index(), rule);
+                found(id.index(), &slot.rule);
             }
         }
         Ok(())
@@ -323,6 +387,19 @@ impl RuleTable {
     /// The largest number [`RuleTable::for_each_match`] gives on `bus`, plus one.
     pub fn match_slots(&self, bus: &str) -> usize {
         self.buses.get(bus).map_or(0, |b| b.by_id.len())
+    }
+
+    /// The rules of `bus` that take part in matching, each with the number
+    /// [`RuleTable::for_each_match`] gives it, in the order the rules were
+    /// given.
+    pub fn slot_rules(&self, bus: &str) -> impl Iterator<Item = (usize, &Arc<Rule>)> {
+        self.buses.get(bus).into_iter().flat_map(|rules| {
+            rules
+                .by_id
+                .iter()
+                .enumerate()
+                .filter_map(|(at, slot)| Some((at, &slot.as_ref()?.rule)))
+        })
     }
 
     /// The enabled rules of `bus` that `event` matches, in `out` (cleared

@@ -484,7 +484,7 @@ async fn fifo_and_stream_parameters_reach_the_target() {
     router.drain().await;
     let fifo_got = fakes.get(fifo).received.lock().unwrap().clone();
     assert_eq!(fifo_got[0].message_group_id.as_deref(), Some("g1"));
-    assert_eq!(&*fifo_got[0].event_id, "e7");
+    assert_eq!(fifo_got[0].event_id.as_deref(), Some("e7"));
     let mut keys: Vec<String> = fakes
         .get(stream)
         .received

@@ -320,3 +320,40 @@ Resources:
     assert_eq!(err.rule.as_deref(), Some("UnnamedCves"));
     assert!(err.message.contains("cannot resolve Unnamed.Arn"), "{err}");
 }
+
+#[test]
+fn unknown_members_are_refused_in_the_aws_cli_words() {
+    let refused = |text: &str| load(text).err().map(|e| e.to_string());
+    assert_eq!(
+        refused(
+            r#"[{"Name": "r", "EventPattern": {"a": ["1"]}, "Targets": [{"Id": "t",
+                "Arn": "arn:aws:sqs:us-east-1:123456789012:q", "RetryPolicy": {"MaxRetries": 1}}]}]"#
+        )
+        .as_deref(),
+        Some(
+            r#"rules: rule r: Unknown parameter in Targets[0].RetryPolicy: "MaxRetries", must be one of: MaximumRetryAttempts, MaximumEventAgeInSeconds"#
+        )
+    );
+    let rule = refused(r#"[{"Name": "r", "EventPatern": {"a": ["1"]}}]"#).unwrap_or_default();
+    assert!(
+        rule.starts_with(r#"rules: rule r: Unknown parameter in input: "EventPatern", must be one of: Name, ScheduleExpression, EventPattern,"#),
+        "{rule}"
+    );
+    let file = refused(r#"{"Rules": [], "Rulez": []}"#).unwrap_or_default();
+    assert!(
+        file.starts_with(r#"rules: Unknown parameter in input: "Rulez""#),
+        "{file}"
+    );
+    let template = refused(
+        "Resources:\n  R:\n    Type: AWS::Events::Rule\n    Properties:\n      EventPattern: {a: ['1']}\n      Targets:\n        - {Id: t, Arn: 'arn:aws:sqs:us-east-1:123456789012:q', InputPth: $.x}\n",
+    );
+    assert_eq!(
+        template.as_deref(),
+        Some("rules: rule R: Targets[0]: Encountered unsupported property InputPth")
+    );
+    // ListRules output carries Arn and ManagedBy; they are not errors.
+    assert!(
+        load(r#"{"Rules": [{"Name": "r", "Arn": "arn:aws:events:us-east-1:123456789012:rule/r", "ManagedBy": "x", "EventPattern": "{\"a\": [\"1\"]}"}], "NextToken": "n"}"#)
+            .is_ok()
+    );
+}

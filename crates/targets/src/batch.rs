@@ -207,7 +207,7 @@ mod tests {
         });
         let batcher = Arc::new(Batcher::new(send, 10, 1 << 20));
         let futures: Vec<_> = (0..25)
-            .map(|i| batcher.submit(Delivery::new(format!("p{i}"), format!("e{i}"))))
+            .map(|i| batcher.submit(Delivery::new(format!("p{i}"), Some(format!("e{i}").into()))))
             .collect();
         let mut failed = Vec::new();
         for (i, future) in futures.into_iter().enumerate() {
@@ -230,7 +230,7 @@ mod tests {
         });
         let batcher = Batcher::new(send, 10, 250);
         let futures: Vec<_> = (0..20)
-            .map(|i| batcher.submit(Delivery::new("x".repeat(100), format!("e{i}"))))
+            .map(|i| batcher.submit(Delivery::new("x".repeat(100), Some(format!("e{i}").into()))))
             .collect();
         for future in futures {
             future.await.unwrap();

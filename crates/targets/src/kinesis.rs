@@ -36,7 +36,8 @@ impl Stream {
         let key = delivery
             .partition_key
             .clone()
-            .unwrap_or_else(|| delivery.event_id.to_string());
+            .or_else(|| delivery.event_id.as_deref().map(str::to_string))
+            .unwrap_or_default();
         if key.is_empty() || key.chars().count() > MAX_PARTITION_KEY_CHARS {
             return Err(DeliveryError::client(
                 "InvalidPartitionKey",

@@ -136,11 +136,10 @@ fn entry(delivery: &Delivery, now_ms: i64) -> Result<Entry, DeliveryError> {
             ),
         ));
     }
-    let stream = if delivery.event_id.is_empty() {
+    let stream = match delivery.event_id.as_deref() {
+        Some(id) if !id.is_empty() => id.to_string(),
         // An event without an id (not an EventBridge envelope).
-        "sluice-events-without-id".to_string()
-    } else {
-        delivery.event_id.to_string()
+        _ => "sluice-events-without-id".to_string(),
     };
     Ok(Entry {
         stream,
@@ -444,7 +443,7 @@ async fn write_records(
         let deliveries: Vec<Delivery> = lines
             .into_iter()
             .map(|line| {
-                let mut delivery = Delivery::new(line, stream.as_str());
+                let mut delivery = Delivery::new(line, Some(stream.as_str().into()));
                 delivery.event_time_ms = Some(now);
                 delivery
             })
@@ -505,7 +504,7 @@ mod tests {
     use super::*;
 
     fn delivery(payload: &str, time_ms: Option<i64>) -> Delivery {
-        let mut d = Delivery::new(payload, "e-1");
+        let mut d = Delivery::new(payload, Some("e-1".into()));
         d.event_time_ms = time_ms;
         d
     }

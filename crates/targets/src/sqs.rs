@@ -108,10 +108,10 @@ impl Queue {
             let group = delivery
                 .message_group_id
                 .clone()
-                .unwrap_or_else(|| delivery.event_id.to_string());
+                .or_else(|| delivery.event_id.as_deref().map(str::to_string));
             entry = entry
-                .message_group_id(group)
-                .message_deduplication_id(delivery.event_id.as_ref());
+                .set_message_group_id(group)
+                .set_message_deduplication_id(delivery.event_id.as_deref().map(str::to_string));
         }
         entry
             .build()
