@@ -8,10 +8,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use sluice_router::dispatch::{Deliver, Delivery, Router, RouterSettings};
 use sluice_router::load::parse_rules;
 use sluice_router::model::Environment;
 use sluice_router::table::RuleTable;
+use sluice_router::{Deliver, Delivery, Router, RouterSettings};
 
 mod accepting;
 use accepting::{Accept, AcceptAll};

@@ -18,11 +18,11 @@ use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use sluice_router::archive::{Archive, ArchiveDefinition, ArchiveWriter};
-use sluice_router::dispatch::{Router, RouterSettings};
 use sluice_router::load::{Parameters, load_rules};
 use sluice_router::model::Environment;
 use sluice_router::replay::{ArchiveEvents, Window, dry_run_archive, with_replay_name};
 use sluice_router::table::RuleTable;
+use sluice_router::{Router, RouterSettings};
 
 mod accepting;
 use accepting::AcceptAll;

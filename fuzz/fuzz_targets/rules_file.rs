@@ -8,7 +8,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use sluice_router::arn::TargetKind;
-use sluice_router::dispatch::plan;
+use sluice_router::plan;
 use sluice_router::load::{Parameters, parse_rules};
 use sluice_router::model::{Environment, document_parameters};
 use sluice_router::table::RuleTable;
@@ -27,7 +27,7 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(table) = RuleTable::new(rules)
         && let Ok(planned) = plan(&table, "default", EVENT, "2026-11-25T10:00:00Z")
     {
-        for delivery in planned {
+        for delivery in planned.deliveries {
             if delivery.target().kind == TargetKind::RunCommandDocument
                 && let Ok(payload) = &delivery.payload
             {

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use sluice_router::arn::{Arn, TargetKind};
-use sluice_router::dispatch::{BoxFuture, Connect, ConnectError, Deliver, Delivery, DeliveryError};
+use sluice_router::{BoxFuture, Connect, ConnectError, Deliver, Delivery, DeliveryError};
 
 /// A target that accepts every delivery at once.
 pub struct Accept;

@@ -153,10 +153,10 @@ impl StopSignals {
 }
 
 /// Interrupts `router` on the first SIGINT or SIGTERM (see
-/// [`sluice_router::dispatch::Router::interrupt`]); the receiver then holds
+/// [`sluice_router::Router::interrupt`]); the receiver then holds
 /// the signal. Must be called inside the Tokio runtime.
 pub fn interrupt_on_signal(
-    router: &sluice_router::dispatch::Router,
+    router: &sluice_router::Router,
 ) -> Result<tokio::sync::watch::Receiver<Option<StopSignal>>> {
     let mut signals = StopSignals::watch()?;
     let (sender, receiver) = tokio::sync::watch::channel(None);
@@ -181,7 +181,7 @@ pub const RETRY_REPORT_SECONDS: u64 = 5;
 /// final, and when the next retry is due. `target_arns` maps (rule ARN,
 /// target id) to the target's ARN. Abort the task when the run ends.
 pub fn report_retries(
-    router: &sluice_router::dispatch::Router,
+    router: &sluice_router::Router,
     target_arns: std::collections::BTreeMap<(String, String), String>,
 ) -> tokio::task::JoinHandle<()> {
     let router = router.clone();

@@ -20,13 +20,13 @@ use serde::Serialize;
 use sluice_pattern::ScanMode;
 use sluice_router::archive::{Archive, is_archive, read_envelope};
 use sluice_router::clock::{format_epoch_seconds, parse_rfc3339};
-use sluice_router::dispatch::{Router, RouterSettings};
 use sluice_router::model::Rule;
 use sluice_router::replay::{
     ArchiveEvents, BucketOrder, CorruptSegment, ReplayCounts, TimedEvent, Window, dry_run_archive,
     dry_run_events, with_replay_name,
 };
 use sluice_router::table::RuleTable;
+use sluice_router::{Router, RouterSettings};
 
 use crate::delivering::{FailuresFile, StopSignal};
 use crate::input;

@@ -10,10 +10,10 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 use sluice_pattern::ScanMode;
 use sluice_router::clock::format_rfc3339;
-use sluice_router::dispatch::{Router, RouterSettings, plan};
 use sluice_router::model::Environment;
 use sluice_router::policy::StackSettings;
 use sluice_router::table::RuleTable;
+use sluice_router::{Router, RouterSettings, plan};
 
 use crate::delivering::{self, FailuresFile, RetryArgs};
 use crate::input;

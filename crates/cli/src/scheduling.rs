@@ -9,11 +9,11 @@ use std::sync::{Arc, Mutex};
 use anyhow::{Context, Result, bail};
 use sluice_router::arn::{Arn, TargetKind};
 use sluice_router::clock::{format_epoch_seconds, parse_rfc3339};
-use sluice_router::dispatch::{
-    BoxFuture, Connect, ConnectError, Deliver, Delivery, DeliveryError, Router, RouterSettings,
-};
 use sluice_router::schedule::Schedule;
 use sluice_router::table::RuleTable;
+use sluice_router::{
+    BoxFuture, Connect, ConnectError, Deliver, Delivery, DeliveryError, Router, RouterSettings,
+};
 
 use crate::routing;
 use crate::rules::RulesArgs;

@@ -55,6 +55,7 @@
 mod api;
 mod automaton;
 mod blocks;
+mod cache;
 mod error;
 mod explain;
 mod json;
@@ -69,10 +70,11 @@ mod swar;
 mod text;
 
 pub use api::{TestEventPatternError, test_event_pattern, test_event_pattern_with};
+pub use cache::Cache;
 pub use error::{BuildError, EventError, PatternError};
 pub use explain::{Explanation, Failure};
 pub use matcher::{
     Builder, Config, DEFAULT_MAX_MATCHER_COMBINATIONS, LiveMatcher, Matcher, ScanMode, check,
     check_with,
 };
-pub use search::{Cache, MatchSet, RuleId};
+pub use search::{MatchSet, RuleId};

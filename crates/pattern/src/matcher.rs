@@ -6,10 +6,11 @@ use std::sync::{Arc, Mutex};
 use arc_swap::ArcSwap;
 
 use crate::automaton::Automaton;
+use crate::cache::Cache;
 use crate::error::{BuildError, EventError, PatternError};
 use crate::explain::{self, Explanation};
 use crate::pattern::{self, Limits, Pattern};
-use crate::search::{Cache, MatchSet, RuleId};
+use crate::search::{MatchSet, RuleId};
 
 /// How events are read.
 ///

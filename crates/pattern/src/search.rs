@@ -1,6 +1,4 @@
-//! Rule identifiers, caller-owned result sets and per-thread scratch.
-
-use crate::automaton::Work;
+//! Rule identifiers and the caller-owned set of the rules an event matched.
 
 /// Identifies a rule within a [`Matcher`](crate::Matcher). Ids are dense,
 /// assigned in insertion order, and stay valid when other rules are removed.
@@ -194,25 +192,6 @@ fn set_bits(words: &[u64]) -> impl Iterator<Item = usize> + '_ {
             Some(at * 64 + bit)
         })
     })
-}
-
-/// Per-thread scratch memory for matching. Create one per thread with
-/// [`Matcher::create_cache`](crate::Matcher::create_cache) and reuse it: after
-/// the first few events, matching allocates nothing.
-///
-/// ```
-/// let matcher = sluice_pattern::Matcher::builder().build([r#"{"a": ["b"]}"#]).unwrap();
-/// let mut cache = matcher.create_cache();
-/// let mut hits = sluice_pattern::MatchSet::new(1);
-/// for _ in 0..3 {
-///     hits.clear();
-///     matcher.matches_with(&mut cache, br#"{"a": "b"}"#, &mut hits).unwrap();
-///     assert_eq!(hits.len(), 1);
-/// }
-/// ```
-#[derive(Clone, Debug, Default)]
-pub struct Cache {
-    pub(crate) work: Work,
 }
 
 #[cfg(test)]

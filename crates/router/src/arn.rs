@@ -1,6 +1,6 @@
 //! Amazon Resource Names of targets and dead-letter queues.
 
-use crate::model::ValidationError;
+use crate::validation::ValidationError;
 
 /// The kind of AWS resource a target ARN names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -22,10 +22,10 @@ use tower::retry::backoff::{Backoff, ExponentialBackoff, ExponentialBackoffMaker
 use tower::util::rng::HasherRng;
 use tower::{BoxError, Service, ServiceBuilder};
 
-use crate::dispatch::{BoxFuture, Deliver, Delivery, DeliveryError, FailureKind, InvocationTrace};
+use crate::deliver::{BoxFuture, Deliver, Delivery, DeliveryError, FailureKind};
 use crate::metrics::TargetCounters;
 use crate::model::RetryPolicy;
-use crate::processing_log::{Step, error_member};
+use crate::processing_log::{InvocationTrace, Step, error_member};
 
 /// Why retrying stopped, as EventBridge names it in `EXHAUSTED_RETRY_CONDITION`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

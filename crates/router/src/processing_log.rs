@@ -23,7 +23,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value, json};
 
-use crate::dispatch::{BoxFuture, DeliveryError, FailureKind};
+use crate::deliver::{BoxFuture, DeliveryError, FailureKind};
 use crate::files;
 use crate::model::Environment;
 
@@ -184,7 +184,7 @@ pub struct LogStats {
 ///
 /// ```
 /// use std::sync::atomic::{AtomicU64, Ordering};
-/// use sluice_router::dispatch::BoxFuture;
+/// use sluice_router::BoxFuture;
 /// use sluice_router::processing_log::{LogSink, LogStats};
 ///
 /// /// Counts records and drops them.
@@ -516,6 +516,53 @@ impl LogSink for MemorySink {
                 ..LogStats::default()
             }
         })
+    }
+}
+
+/// What the processing-log records of one delivery name.
+pub(crate) struct InvocationTrace {
+    pub(crate) log: ProcessingLog,
+    pub(crate) bus: String,
+    pub(crate) event_id: Option<Arc<str>>,
+    pub(crate) invocation_id: String,
+    pub(crate) rule_arn: String,
+    pub(crate) target_id: String,
+    pub(crate) target_arn: String,
+}
+
+impl std::fmt::Debug for InvocationTrace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InvocationTrace")
+            .field("invocation_id", &self.invocation_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl InvocationTrace {
+    /// Logs `step` of this delivery; `details` gets the rule and target.
+    pub(crate) fn record(
+        &self,
+        step: Step,
+        details: impl FnOnce() -> Map<String, serde_json::Value>,
+        error: Option<serde_json::Value>,
+    ) {
+        self.log.record(
+            step,
+            RecordIds {
+                bus: &self.bus,
+                event_id: self.event_id.as_deref().unwrap_or_default(),
+                invocation_id: Some(&self.invocation_id),
+            },
+            || {
+                let mut all = Map::new();
+                all.insert("rule_arn".into(), self.rule_arn.as_str().into());
+                all.insert("target_id".into(), self.target_id.as_str().into());
+                all.insert("target_arn".into(), self.target_arn.as_str().into());
+                all.extend(details());
+                all
+            },
+            error,
+        );
     }
 }
 

@@ -15,8 +15,8 @@ use std::io;
 use crate::archive::{
     Archive, Envelope, Segment, SegmentError, SegmentReader, read_envelope, read_time_and_region,
 };
-use crate::model::ValidationError;
 use crate::table::RuleTable;
+use crate::validation::ValidationError;
 
 /// A replay's time window: `start <= time < end` (seconds since the epoch).
 ///

@@ -14,8 +14,8 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::clock::format_epoch_seconds;
-use crate::dispatch::Router;
 use crate::model::{DEFAULT_BUS, Rule, RuleState};
+use crate::router::Router;
 use crate::schedule::Schedule;
 
 /// The event a scheduled rule's targets receive when it fires at `time`.

@@ -7,7 +7,8 @@ use std::sync::{Arc, OnceLock};
 
 use sluice_pattern::{Cache, Config, EventError, MatchSet, Matcher, RuleId, ScanMode};
 
-use crate::model::{Rule, RuleState, ValidationError};
+use crate::model::{Rule, RuleState};
+use crate::validation::ValidationError;
 
 /// Read-only CloudTrail management events, which only rules in state
 /// `ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS` receive.

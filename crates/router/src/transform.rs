@@ -5,7 +5,7 @@
 
 use crate::document::{Node, decode_str};
 use crate::jsonpath::JsonPath;
-use crate::model::ValidationError;
+use crate::validation::ValidationError;
 
 /// Most entries an InputPathsMap may have.
 pub const MAX_INPUT_PATHS: usize = 100;

@@ -7,15 +7,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sluice_router::arn::{Arn, TargetKind};
-use sluice_router::dispatch::{
-    BoxFuture, Connect, ConnectError, Deliver, Delivery, DeliveryError, FailureKind, INTERRUPTED,
-    Router, RouterSettings,
-};
 use sluice_router::load::parse_rules;
 use sluice_router::metrics::TargetSnapshot;
 use sluice_router::model::Environment;
 use sluice_router::policy::StackSettings;
 use sluice_router::table::RuleTable;
+use sluice_router::{
+    BoxFuture, Connect, ConnectError, Deliver, Delivery, DeliveryError, FailureKind, INTERRUPTED,
+    Router, RouterSettings,
+};
 
 /// What a fake target does on its n-th call (1-based).
 type Script = Arc<dyn Fn(usize) -> Behaviour + Send + Sync>;

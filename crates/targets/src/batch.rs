@@ -5,7 +5,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use sluice_router::dispatch::{BoxFuture, Delivery, DeliveryError};
+use sluice_router::{BoxFuture, Delivery, DeliveryError};
 use tokio::sync::{mpsc, oneshot};
 
 /// Sends one batch; returns one result per delivery, in order.
@@ -62,8 +62,8 @@ pub(crate) fn fail_entries<'a>(
             continue;
         };
         let kind = match crate::error::classify_code(Some(code), 400) {
-            sluice_router::dispatch::FailureKind::ClientError if !sender_fault => {
-                sluice_router::dispatch::FailureKind::ServerError
+            sluice_router::FailureKind::ClientError if !sender_fault => {
+                sluice_router::FailureKind::ServerError
             }
             kind => kind,
         };

@@ -6,7 +6,7 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_runtime_api::http::Response;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-use sluice_router::dispatch::{DeliveryError, FailureKind};
+use sluice_router::{DeliveryError, FailureKind};
 
 /// Error codes AWS services use for throttling.
 const THROTTLING_CODES: &[&str] = &[
@@ -48,7 +48,7 @@ const MISSING_CODES: &[&str] = &[
 /// Classifies an error by code and HTTP status.
 ///
 /// ```
-/// use sluice_router::dispatch::FailureKind;
+/// use sluice_router::FailureKind;
 /// use sluice_targets::error::classify_code;
 /// assert_eq!(classify_code(Some("ThrottlingException"), 400), FailureKind::Throttled);
 /// assert_eq!(classify_code(None, 503), FailureKind::ServerError);

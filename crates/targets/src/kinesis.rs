@@ -7,7 +7,7 @@ use aws_sdk_kinesis::Client;
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use sluice_router::arn::Arn;
-use sluice_router::dispatch::{BoxFuture, Deliver, Delivery, DeliveryError};
+use sluice_router::{BoxFuture, Deliver, Delivery, DeliveryError};
 
 use crate::batch::{Batcher, SendBatch};
 use crate::error::{classify_code, from_sdk, too_large};
@@ -93,8 +93,8 @@ impl Stream {
                 for (record, &i) in output.records().iter().zip(&positions) {
                     if let Some(code) = record.error_code() {
                         let kind = match classify_code(Some(code), 400) {
-                            sluice_router::dispatch::FailureKind::ClientError => {
-                                sluice_router::dispatch::FailureKind::ServerError
+                            sluice_router::FailureKind::ClientError => {
+                                sluice_router::FailureKind::ServerError
                             }
                             kind => kind,
                         };

@@ -5,7 +5,7 @@ use aws_sdk_lambda::Client;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::InvocationType;
 use sluice_router::arn::Arn;
-use sluice_router::dispatch::{BoxFuture, Deliver, Delivery, DeliveryError};
+use sluice_router::{BoxFuture, Deliver, Delivery, DeliveryError};
 
 use crate::error::{from_sdk, too_large};
 

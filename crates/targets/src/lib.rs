@@ -15,7 +15,7 @@
 //!
 //! ```no_run
 //! use std::sync::Arc;
-//! use sluice_router::{dispatch::{Router, RouterSettings}, load, model::Environment, table::RuleTable};
+//! use sluice_router::{Router, RouterSettings, load, model::Environment, table::RuleTable};
 //! use sluice_targets::AwsConnector;
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -70,7 +70,7 @@ use std::sync::{Arc, Mutex};
 
 use aws_config::{BehaviorVersion, SdkConfig};
 use sluice_router::arn::{Arn, TargetKind};
-use sluice_router::dispatch::{Connect, ConnectError, Deliver};
+use sluice_router::{Connect, ConnectError, Deliver};
 
 /// How long [`AwsConnector::check_credentials`] waits for the chain (the
 /// instance-metadata step is the slow one off EC2).

@@ -25,9 +25,9 @@ use aws_sdk_cloudwatchlogs::error::ProvideErrorMetadata;
 use aws_sdk_cloudwatchlogs::types::InputLogEvent;
 use sluice_router::arn::Arn;
 use sluice_router::clock::{format_epoch_seconds, parse_rfc3339};
-use sluice_router::dispatch::{BoxFuture, Deliver, Delivery, DeliveryError};
 use sluice_router::document::{Node, decode_str};
 use sluice_router::processing_log::{LogSink, LogStats};
+use sluice_router::{BoxFuture, Deliver, Delivery, DeliveryError};
 use tokio::sync::mpsc;
 
 use crate::batch::{Batcher, SendBatch};
@@ -561,10 +561,7 @@ mod tests {
         let now = 1_790_000_000_000;
         let old = entry(&delivery("m", Some(now - MAX_AGE_MS - 1)), now).unwrap_err();
         assert_eq!(old.code(), "TooOldLogEvent");
-        assert_eq!(
-            old.kind(),
-            sluice_router::dispatch::FailureKind::ClientError
-        );
+        assert_eq!(old.kind(), sluice_router::FailureKind::ClientError);
         assert!(
             old.message().contains("more than 14 days ago"),
             "{}",

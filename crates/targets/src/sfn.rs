@@ -4,7 +4,7 @@
 
 use aws_sdk_sfn::Client;
 use sluice_router::arn::Arn;
-use sluice_router::dispatch::{BoxFuture, Deliver, Delivery, DeliveryError};
+use sluice_router::{BoxFuture, Deliver, Delivery, DeliveryError};
 
 use crate::error::{from_sdk, too_large};
 

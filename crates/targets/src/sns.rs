@@ -6,7 +6,7 @@ use std::sync::Arc;
 use aws_sdk_sns::Client;
 use aws_sdk_sns::types::{MessageAttributeValue, PublishBatchRequestEntry};
 use sluice_router::arn::Arn;
-use sluice_router::dispatch::{BoxFuture, Deliver, Delivery, DeliveryError};
+use sluice_router::{BoxFuture, Deliver, Delivery, DeliveryError};
 
 use crate::batch::{Batcher, SendBatch, entries, fail_entries, fail_pending};
 use crate::error::{from_sdk, too_large};

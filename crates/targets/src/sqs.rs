@@ -6,7 +6,7 @@ use std::sync::Arc;
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
 use sluice_router::arn::Arn;
-use sluice_router::dispatch::{BoxFuture, Deliver, Delivery, DeliveryError, FailureKind};
+use sluice_router::{BoxFuture, Deliver, Delivery, DeliveryError, FailureKind};
 use tokio::sync::OnceCell;
 
 use crate::batch::{Batcher, SendBatch, entries, fail_entries, fail_pending};

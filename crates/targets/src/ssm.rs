@@ -7,8 +7,8 @@
 use aws_sdk_ssm::Client;
 use aws_sdk_ssm::types::Target;
 use sluice_router::arn::Arn;
-use sluice_router::dispatch::{BoxFuture, Deliver, Delivery, DeliveryError};
 use sluice_router::model::document_parameters;
+use sluice_router::{BoxFuture, Deliver, Delivery, DeliveryError};
 
 use crate::error::from_sdk;
 

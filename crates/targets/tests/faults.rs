@@ -12,11 +12,11 @@ use std::time::Duration;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::{ProvideCredentials, error::CredentialsError, future};
 use aws_sdk_sqs::config::Credentials;
-use sluice_router::dispatch::{FailureRecord, Router, RouterSettings};
 use sluice_router::load::parse_rules;
 use sluice_router::model::Environment;
 use sluice_router::policy::StackSettings;
 use sluice_router::table::RuleTable;
+use sluice_router::{FailureRecord, Router, RouterSettings};
 use sluice_targets::AwsConnector;
 
 const EVENT: &str = r#"{"id": "e-1", "source": "aws.imagebuilder", "detail-type": "x", "account": "123456789012", "region": "us-east-1", "time": "2026-09-14T07:31:05Z", "resources": [], "detail": {}}"#;

@@ -12,11 +12,11 @@ use std::time::Duration;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_sqs::config::Credentials;
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
-use sluice_router::dispatch::{Router, RouterSettings};
 use sluice_router::load::parse_rules;
 use sluice_router::model::Environment;
 use sluice_router::policy::StackSettings;
 use sluice_router::table::RuleTable;
+use sluice_router::{Router, RouterSettings};
 use sluice_targets::AwsConnector;
 
 const ACCOUNT: &str = "123456789012";

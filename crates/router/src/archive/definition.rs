@@ -4,7 +4,7 @@
 use std::io;
 use std::path::Path;
 
-use crate::model::ValidationError;
+use crate::validation::ValidationError;
 
 /// Longest archive name.
 pub const MAX_ARCHIVE_NAME_LEN: usize = 48;

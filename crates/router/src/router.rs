@@ -1,4 +1,4 @@
-//! Fan-out of matched events to their targets.
+//! The router: fan-out of matched events to their targets.
 //!
 //! Every (rule, target) pair of a matched event becomes one delivery, run
 //! as its own task through the target's stack (see [`crate::policy`]), so
@@ -6,226 +6,33 @@
 //! of three ways: delivered, sent to the target's dead-letter queue, or
 //! recorded as a failure (kept for [`Router::take_failures`] and counted).
 
-use std::cell::RefCell;
 use std::collections::HashMap;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use arc_swap::ArcSwap;
-use sluice_pattern::EventError;
+use serde_json::Map;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use tower::ServiceExt;
 
-use crate::arn::{Arn, TargetKind};
-use crate::clock::{format_rfc3339, parse_rfc3339};
+use crate::arn::TargetKind;
+use crate::clock::format_rfc3339;
+use crate::deliver::{Connect, ConnectError, Deliver, Delivery, DeliveryError, FailureKind};
 use crate::document::{Node, decode_str};
 use crate::metrics::{Metrics, TargetCounters};
-use crate::model::{Rule, RunCommandTarget, Target, ValidationError};
+use crate::model::Rule;
+use crate::plan::{PlannedDelivery, RouteError, plan_matched};
 use crate::policy::{Attempt, AttemptState, StackSettings, TargetStack, target_stack};
-use crate::processing_log::{LogLevel, ProcessingLog, RecordIds, Step, error_member};
-use crate::table::{RuleTable, Scratch};
-use crate::transform::{EventContext, InputShape, TransformError};
-use serde_json::Map;
+use crate::processing_log::{
+    InvocationTrace, LogLevel, ProcessingLog, RecordIds, Step, error_member,
+};
+use crate::table::RuleTable;
+use crate::validation::ValidationError;
 
 /// The error code of a delivery cut short by [`Router::interrupt`].
 pub const INTERRUPTED: &str = "interrupted";
-
-/// A boxed, sendable future, as [`Deliver`] returns.
-pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
-
-/// One payload on its way to one target.
-///
-/// ```
-/// use sluice_router::dispatch::Delivery;
-/// let delivery = Delivery::new(r#"{"id":"1"}"#, Some("1".into()));
-/// assert_eq!(&*delivery.payload, r#"{"id":"1"}"#);
-/// assert_eq!(delivery.event_id.as_deref(), Some("1"));
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Delivery {
-    /// The body: the event or its shaped form.
-    pub payload: Arc<str>,
-    /// The event's `id` (Kinesis default partition key, FIFO deduplication
-    /// id), read when a target needs it or the router logs; `None` when
-    /// the event has none or it was not read.
-    pub event_id: Option<Arc<str>>,
-    /// Kinesis partition key from `PartitionKeyPath`.
-    pub partition_key: Option<String>,
-    /// SQS FIFO message group id.
-    pub message_group_id: Option<String>,
-    /// String message attributes (dead-letter messages carry EventBridge's).
-    pub attributes: Vec<(String, String)>,
-    /// When the event happened (its `time`, in milliseconds since the epoch),
-    /// for targets that record it (CloudWatch Logs); `None` when the event
-    /// has no valid `time`.
-    pub event_time_ms: Option<i64>,
-    /// EC2 Run Command: the instances to run the document on.
-    pub run_command_targets: Option<Arc<RunCommandTarget>>,
-    /// Step Functions: the execution's name (see [`crate::execution_name`]).
-    pub execution_name: Option<String>,
-}
-
-impl Delivery {
-    /// A delivery of `payload` for the event with id `event_id`.
-    pub fn new(payload: impl Into<Arc<str>>, event_id: Option<Arc<str>>) -> Delivery {
-        Delivery {
-            payload: payload.into(),
-            event_id,
-            partition_key: None,
-            message_group_id: None,
-            attributes: Vec::new(),
-            event_time_ms: None,
-            run_command_targets: None,
-            execution_name: None,
-        }
-    }
-}
-
-/// How a call to a target failed, which decides whether it is retried.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FailureKind {
-    /// Throttled (HTTP 429 or a throttling error code): retried.
-    Throttled,
-    /// A server-side failure (HTTP 5xx): retried.
-    ServerError,
-    /// No answer in time: retried.
-    Timeout,
-    /// The target's endpoint could not be reached (connection refused,
-    /// reset or not routable): retried, under the error code the adapter
-    /// gives, such as `ConnectionRefused`.
-    Unreachable,
-    /// The caller lacks permission: not retried.
-    NoPermissions,
-    /// The target does not exist: not retried.
-    NoResource,
-    /// Any other client error (HTTP 4xx): not retried.
-    ClientError,
-}
-
-/// A failed call to a target.
-///
-/// ```
-/// use sluice_router::dispatch::DeliveryError;
-/// let err = DeliveryError::throttled("Rate exceeded");
-/// assert!(err.is_retryable());
-/// assert_eq!(err.dead_letter_code(), "THROTTLING");
-/// assert!(!DeliveryError::client("InvalidParameterValue", "bad").is_retryable());
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{code}: {message}")]
-pub struct DeliveryError {
-    kind: FailureKind,
-    code: String,
-    message: String,
-}
-
-impl DeliveryError {
-    /// A failure of the given kind, with the service's error code and message.
-    pub fn new(kind: FailureKind, code: impl Into<String>, message: impl Into<String>) -> Self {
-        DeliveryError {
-            kind,
-            code: code.into(),
-            message: message.into(),
-        }
-    }
-
-    /// Throttling.
-    pub fn throttled(message: impl Into<String>) -> Self {
-        Self::new(FailureKind::Throttled, "ThrottlingException", message)
-    }
-
-    /// A server error with its code.
-    pub fn server(code: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::new(FailureKind::ServerError, code, message)
-    }
-
-    /// No answer in time.
-    pub fn timeout(message: impl Into<String>) -> Self {
-        Self::new(FailureKind::Timeout, "Timeout", message)
-    }
-
-    /// A client error with its code.
-    pub fn client(code: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::new(FailureKind::ClientError, code, message)
-    }
-
-    /// The kind of failure.
-    pub fn kind(&self) -> FailureKind {
-        self.kind
-    }
-
-    /// The service's error code.
-    pub fn code(&self) -> &str {
-        &self.code
-    }
-
-    /// The service's message.
-    pub fn message(&self) -> &str {
-        &self.message
-    }
-
-    /// Whether EventBridge would retry it: throttling, server errors,
-    /// timeouts and unreachable endpoints.
-    pub fn is_retryable(&self) -> bool {
-        matches!(
-            self.kind,
-            FailureKind::Throttled
-                | FailureKind::ServerError
-                | FailureKind::Timeout
-                | FailureKind::Unreachable
-        )
-    }
-
-    /// The `ERROR_CODE` attribute of the dead-letter message.
-    pub fn dead_letter_code(&self) -> &str {
-        match self.kind {
-            FailureKind::Throttled => "THROTTLING",
-            FailureKind::Timeout => "TIMEOUT",
-            FailureKind::NoPermissions => "NO_PERMISSIONS",
-            FailureKind::NoResource => "NO_RESOURCE",
-            FailureKind::ServerError | FailureKind::ClientError | FailureKind::Unreachable => {
-                &self.code
-            }
-        }
-    }
-}
-
-/// Something that delivers payloads to one target: the only place a target
-/// service is called. `sluice-targets` implements it over the AWS SDK.
-///
-/// ```
-/// use sluice_router::dispatch::{BoxFuture, Deliver, Delivery, DeliveryError};
-/// struct Discard;
-/// impl Deliver for Discard {
-///     fn deliver(&self, _: Delivery) -> BoxFuture<Result<(), DeliveryError>> {
-///         Box::pin(async { Ok(()) })
-///     }
-/// }
-/// ```
-pub trait Deliver: Send + Sync + 'static {
-    /// Delivers one payload (one attempt; the router retries).
-    fn deliver(&self, delivery: Delivery) -> BoxFuture<Result<(), DeliveryError>>;
-}
-
-/// A target that cannot be reached at all (bad configuration).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("cannot deliver to {arn}: {message}")]
-pub struct ConnectError {
-    /// The target or queue ARN.
-    pub arn: String,
-    /// Why.
-    pub message: String,
-}
-
-/// Makes a [`Deliver`] for a target or dead-letter queue ARN.
-pub trait Connect: Send + Sync + 'static {
-    /// The deliverer for `arn`, a resource of kind `kind`.
-    fn connect(&self, arn: &Arn, kind: TargetKind) -> Result<Arc<dyn Deliver>, ConnectError>;
-}
 
 /// A delivery that neither reached its target nor its dead-letter queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -253,7 +60,7 @@ pub struct FailureRecord {
 /// Settings of a router.
 ///
 /// ```
-/// use sluice_router::dispatch::RouterSettings;
+/// use sluice_router::RouterSettings;
 /// let settings = RouterSettings::default();
 /// assert_eq!(settings.max_pending, 10_000);
 /// ```
@@ -275,220 +82,12 @@ impl Default for RouterSettings {
     }
 }
 
-/// Why an event was not routed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum RouteError {
-    /// Not a valid JSON event.
-    #[error("{0}")]
-    InvalidEvent(#[from] EventError),
-    /// Not UTF-8.
-    #[error("the event is not valid UTF-8")]
-    NotUtf8,
-    /// Valid for matching but not readable as a document (too deep).
-    #[error("the event cannot be read: {0}")]
-    Document(#[from] crate::document::DocumentError),
-}
-
-/// A delivery as it would be made: the input of `sluice route --dry-run`.
-#[derive(Debug, Clone)]
-pub struct PlannedDelivery {
-    /// The matched rule.
-    pub rule: Arc<Rule>,
-    /// The target's index in the rule.
-    pub target_index: usize,
-    /// The payload, or why there is none.
-    pub payload: Result<Arc<str>, TransformError>,
-    /// The event's id, when it has one and it was read (see [`Plan`]).
-    pub event_id: Option<Arc<str>>,
-    /// The event as received (what a dead-letter queue gets).
-    pub event: Arc<str>,
-    /// Kinesis partition key, when the target is a stream.
-    pub partition_key: Option<String>,
-    /// The event's `time` in milliseconds, when the target is a log group.
-    pub event_time_ms: Option<i64>,
-    /// The execution name, when the target is a state machine.
-    pub execution_name: Option<String>,
-}
-
-impl PlannedDelivery {
-    /// The target.
-    pub fn target(&self) -> &Target {
-        &self.rule.targets[self.target_index]
-    }
-}
-
-thread_local! {
-    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
-}
-
-/// What one event would do under a table: its id and its deliveries.
-#[derive(Debug, Clone)]
-pub struct Plan {
-    /// The event's `id`; `None` when it has none.
-    pub event_id: Option<Arc<str>>,
-    /// One entry per (matched rule, target), in rule order.
-    pub deliveries: Vec<PlannedDelivery>,
-}
-
-/// The deliveries one event makes under `table` on `bus`. The event is
-/// always read, so its id is known whether or not a rule matched.
-///
-/// ```
-/// use sluice_router::{dispatch::plan, load, model::Environment, table::RuleTable};
-/// let rules = load::parse_rules("r.json", r#"[{"Name": "r", "EventPattern": {"source": ["a"]},
-///     "Targets": [{"Id": "t", "Arn": "arn:aws:sqs:us-east-1:123456789012:q", "InputPath": "$.detail"}]}]"#,
-///     &Default::default(), &Environment::default()).unwrap();
-/// let table = RuleTable::new(rules).unwrap();
-/// let planned = plan(&table, "default", br#"{"id": "e1", "source": "a", "detail": {"x": 1}}"#,
-///     "2026-11-25T10:00:00Z").unwrap();
-/// assert_eq!(planned.event_id.as_deref(), Some("e1"));
-/// assert_eq!(planned.deliveries[0].payload.as_deref(), Ok(r#"{"x":1}"#));
-/// let unmatched = plan(&table, "default", br#"{"id": "e2", "source": "b"}"#, "2026-11-25T10:00:00Z").unwrap();
-/// assert_eq!((unmatched.event_id.as_deref(), unmatched.deliveries.len()), (Some("e2"), 0));
-/// ```
-pub fn plan(
-    table: &RuleTable,
-    bus: &str,
-    event: &[u8],
-    ingestion_time: &str,
-) -> Result<Plan, RouteError> {
-    let mut matched = Vec::new();
-    SCRATCH.with(|scratch| table.matching(bus, event, &mut scratch.borrow_mut(), &mut matched))?;
-    let text = std::str::from_utf8(event).map_err(|_| RouteError::NotUtf8)?;
-    if matched.is_empty() {
-        let document = Node::parse(text.trim())?;
-        return Ok(Plan {
-            event_id: event_id_of(Some(&document)),
-            deliveries: Vec::new(),
-        });
-    }
-    let deliveries = plan_matched(
-        &matched,
-        text.trim().into(),
-        &|| ingestion_time.to_string(),
-        true,
-    )?;
-    Ok(Plan {
-        event_id: deliveries.first().and_then(|d| d.event_id.clone()),
-        deliveries,
-    })
-}
-
-/// The `id` member of an event, when it is a string.
-fn event_id_of(document: Option<&Node<'_>>) -> Option<Arc<str>> {
-    match document?.get("id") {
-        Some(Node::String(raw)) => Some(decode_str(raw).into()),
-        _ => None,
-    }
-}
-
-/// Whether building `target`'s delivery needs the parsed event: for its
-/// input shaping, or for the event id (Kinesis partition key, FIFO
-/// deduplication id, Step Functions execution name).
-fn needs_document(target: &Target) -> bool {
-    target.input.needs_document()
-        || matches!(
-            target.kind,
-            TargetKind::KinesisStream
-                | TargetKind::CloudWatchLogGroup
-                | TargetKind::StepFunctionsStateMachine
-        )
-        || target.arn.is_fifo()
-}
-
-/// The deliveries of an event that matched `matched`. The event is parsed
-/// only when a target needs it or `read_id` asks for its id (the processing
-/// log names every event), and the ingestion time formatted only when a
-/// transformer needs it.
-fn plan_matched(
-    matched: &[Arc<Rule>],
-    text: Arc<str>,
-    ingestion_time: &dyn Fn() -> String,
-    read_id: bool,
-) -> Result<Vec<PlannedDelivery>, RouteError> {
-    let parse = read_id
-        || matched
-            .iter()
-            .any(|rule| rule.targets.iter().any(needs_document));
-    let document = if parse {
-        Some(Node::parse(&text)?)
-    } else {
-        None
-    };
-    let event_id = event_id_of(document.as_ref());
-    let replay_name = match document.as_ref().and_then(|d| d.get("replay-name")) {
-        Some(Node::String(raw)) => Some(decode_str(raw)),
-        _ => None,
-    };
-    let time = std::cell::OnceCell::new();
-    let event_time_ms = match document.as_ref().and_then(|d| d.get("time")) {
-        Some(Node::String(raw)) => parse_rfc3339(&decode_str(raw)).map(|s| s * 1000),
-        _ => None,
-    };
-    let mut out = Vec::with_capacity(matched.iter().map(|r| r.targets.len()).sum());
-    for rule in matched {
-        for (index, target) in rule.targets.iter().enumerate() {
-            let payload = match (&target.input, &document) {
-                (InputShape::WholeEvent, _) => Ok(text.clone()),
-                (InputShape::Constant(constant), _) => Ok(constant.clone()),
-                (shape, Some(document)) => {
-                    let context = EventContext {
-                        event: document,
-                        event_text: &text,
-                        rule_arn: &rule.arn,
-                        rule_name: &rule.name,
-                        ingestion_time: time.get_or_init(ingestion_time),
-                    };
-                    shape.render(&context).map(Arc::from)
-                }
-                (_, None) => unreachable_shape(),
-            };
-            let partition_key = match (&target.partition_key_path, &document) {
-                _ if target.kind != TargetKind::KinesisStream => None,
-                (None, _) => Some(event_id.as_deref().unwrap_or_default().to_string()),
-                (Some(path), Some(document)) => Some(match path.select(document) {
-                    Some(Node::String(raw)) => decode_str(raw).into_owned(),
-                    Some(node) => node.to_json(),
-                    None => String::new(),
-                }),
-                (Some(_), None) => None,
-            };
-            out.push(PlannedDelivery {
-                rule: rule.clone(),
-                target_index: index,
-                payload,
-                event_id: event_id.clone(),
-                event: text.clone(),
-                partition_key,
-                event_time_ms: event_time_ms
-                    .filter(|_| target.kind == TargetKind::CloudWatchLogGroup),
-                execution_name: (target.kind == TargetKind::StepFunctionsStateMachine).then(|| {
-                    crate::execution_name::execution_name(
-                        event_id.as_deref().unwrap_or_default(),
-                        replay_name.as_deref(),
-                        &rule.arn,
-                        &target.id,
-                        &text,
-                    )
-                }),
-            });
-        }
-    }
-    Ok(out)
-}
-
-/// A shaping that needs the document always has one (see `needs_document`);
-/// should that ever not hold, the delivery fails instead of panicking.
-fn unreachable_shape() -> Result<Arc<str>, TransformError> {
-    Err(TransformError::InvalidJson(String::new()))
-}
-
 /// Routes events to the targets of the rules they match.
 ///
 /// ```
 /// use std::sync::Arc;
 /// use sluice_router::arn::{Arn, TargetKind};
-/// use sluice_router::dispatch::*;
+/// use sluice_router::*;
 /// use sluice_router::{load, model::Environment, table::RuleTable};
 ///
 /// struct Discard;
@@ -560,7 +159,7 @@ impl Router {
     /// ```
     /// use std::sync::Arc;
     /// use sluice_router::arn::{Arn, TargetKind};
-    /// use sluice_router::dispatch::*;
+    /// use sluice_router::*;
     /// use sluice_router::model::Environment;
     /// use sluice_router::processing_log::{LogLevel, MemorySink, ProcessingLog};
     /// use sluice_router::{load, table::RuleTable};
@@ -704,7 +303,7 @@ impl Router {
     /// ```
     /// use std::sync::Arc;
     /// use sluice_router::arn::{Arn, TargetKind};
-    /// use sluice_router::dispatch::*;
+    /// use sluice_router::*;
     /// use sluice_router::table::RuleTable;
     ///
     /// struct NoTargets;
@@ -751,12 +350,8 @@ impl Router {
         let ingested_at = Instant::now();
         let wall_clock = SystemTime::now();
         let mut matched = Vec::new();
-        let planned = SCRATCH
-            .with(|scratch| {
-                // The table is read only here: deliveries hold their rules.
-                let table = inner.table.load();
-                table.matching(bus, event, &mut scratch.borrow_mut(), &mut matched)
-            })
+        // The table is read only here: deliveries hold their rules.
+        let planned = crate::plan::matching(&inner.table.load(), bus, event, &mut matched)
             .map_err(RouteError::from)
             .and_then(|()| {
                 if matched.is_empty() {
@@ -1083,53 +678,6 @@ impl Router {
                 exhausted_retry_condition: exhausted,
                 dead_letter_error,
             });
-    }
-}
-
-/// What the processing-log records of one delivery name.
-pub(crate) struct InvocationTrace {
-    log: ProcessingLog,
-    bus: String,
-    event_id: Option<Arc<str>>,
-    invocation_id: String,
-    rule_arn: String,
-    target_id: String,
-    target_arn: String,
-}
-
-impl std::fmt::Debug for InvocationTrace {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("InvocationTrace")
-            .field("invocation_id", &self.invocation_id)
-            .finish_non_exhaustive()
-    }
-}
-
-impl InvocationTrace {
-    /// Logs `step` of this delivery; `details` gets the rule and target.
-    pub(crate) fn record(
-        &self,
-        step: Step,
-        details: impl FnOnce() -> Map<String, serde_json::Value>,
-        error: Option<serde_json::Value>,
-    ) {
-        self.log.record(
-            step,
-            RecordIds {
-                bus: &self.bus,
-                event_id: self.event_id.as_deref().unwrap_or_default(),
-                invocation_id: Some(&self.invocation_id),
-            },
-            || {
-                let mut all = Map::new();
-                all.insert("rule_arn".into(), self.rule_arn.as_str().into());
-                all.insert("target_id".into(), self.target_id.as_str().into());
-                all.insert("target_arn".into(), self.target_arn.as_str().into());
-                all.extend(details());
-                all
-            },
-            error,
-        );
     }
 }
 
