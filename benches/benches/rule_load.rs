@@ -9,7 +9,7 @@
 //! event matches exactly the rule it names.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use sluice_pattern::{MatchSet, Matcher};
+use sluice_pattern::Matcher;
 use sluice_router::load::parse_rules;
 use sluice_router::model::Environment;
 use sluice_router::table::RuleTable;
@@ -75,7 +75,7 @@ fn rule_load(c: &mut Criterion) {
         .collect();
     let matcher = build_matcher(&patterns);
     assert_eq!(matcher.rule_count(), RULES);
-    let mut hits = MatchSet::new(matcher.rule_capacity());
+    let mut hits = matcher.create_match_set();
     matcher
         .matches_with(&mut matcher.create_cache(), PROBE, &mut hits)
         .unwrap();

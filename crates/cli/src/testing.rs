@@ -47,7 +47,7 @@ pub fn test_event_pattern(options: &PatternOptions) -> Result<ExitCode> {
 pub fn explain(options: &PatternOptions) -> Result<ExitCode> {
     let pattern = input::inline_or_file(&options.event_pattern)?;
     let event = input::inline_or_file(&options.event)?;
-    let matcher = match sluice_pattern::Matcher::builder().build([pattern.as_str()]) {
+    let matcher = match sluice_pattern::Matcher::new([pattern.as_str()]) {
         Ok(m) => m,
         Err(e) => {
             let error = e.pattern_error();

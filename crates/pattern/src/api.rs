@@ -16,6 +16,7 @@ const REQUIRED_EVENT_KEYS: [&str; 6] = ["id", "account", "source", "time", "regi
 /// assert!(matches!(err, TestEventPatternError::Event(_)));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TestEventPatternError {
     /// `InvalidEventPatternException` (or the length `ValidationException`).
     Pattern(PatternError),

@@ -150,14 +150,72 @@ impl std::error::Error for BuildError {}
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EventError {
+    kind: EventErrorKind,
+    offset: Option<usize>,
     reason: String,
 }
 
+/// What kind of event an [`EventError`] refuses.
+///
+/// ```
+/// use sluice_pattern::{EventErrorKind, Matcher};
+/// let m = Matcher::new([r#"{"a": ["1"]}"#]).unwrap();
+/// assert_eq!(m.is_match(b"").unwrap_err().kind(), EventErrorKind::Empty);
+/// assert_eq!(m.is_match(b"[1]").unwrap_err().kind(), EventErrorKind::NotAnObject);
+/// assert_eq!(m.is_match(br#"{"a": }"#).unwrap_err().kind(), EventErrorKind::Syntax);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum EventErrorKind {
+    /// Nothing but white space.
+    Empty,
+    /// Valid JSON text, but not an object.
+    NotAnObject,
+    /// Not UTF-8.
+    InvalidUtf8,
+    /// Not JSON: a syntax error at the offset.
+    Syntax,
+    /// The event ends inside a value.
+    UnexpectedEnd,
+    /// Nested deeper than the matcher's limit.
+    TooDeep,
+    /// Larger than the matcher can address (4 GiB).
+    TooLarge,
+    /// Asked about a rule the matcher does not have.
+    NoSuchRule,
+}
+
 impl EventError {
-    pub(crate) fn new(reason: impl Into<String>) -> Self {
+    pub(crate) fn new(kind: EventErrorKind, reason: impl Into<String>) -> Self {
         EventError {
+            kind,
+            offset: None,
             reason: reason.into(),
         }
+    }
+
+    pub(crate) fn at(kind: EventErrorKind, offset: usize, reason: impl Into<String>) -> Self {
+        EventError {
+            kind,
+            offset: Some(offset),
+            reason: reason.into(),
+        }
+    }
+
+    /// What kind of problem it is.
+    pub fn kind(&self) -> EventErrorKind {
+        self.kind
+    }
+
+    /// The byte of the event where reading stopped, when the problem has
+    /// a place.
+    ///
+    /// ```
+    /// let m = sluice_pattern::Matcher::new([r#"{"a": ["1"]}"#]).unwrap();
+    /// assert_eq!(m.is_match(br#"{"a": x}"#).unwrap_err().offset(), Some(6));
+    /// ```
+    pub fn offset(&self) -> Option<usize> {
+        self.offset
     }
 
     /// What is wrong with the event.

@@ -16,6 +16,7 @@ use crate::reference::{self, FlatValue, quote};
 /// assert!(matches!(&why.alternatives()[0], Some(Failure::Missing { path, .. }) if path == "detail.reason"));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Failure {
     /// The field has no value in the event but the condition needs one.
     Missing {

@@ -50,6 +50,7 @@
 //! 64-byte vector load from a 64-byte array.
 
 #![deny(missing_docs)]
+#![deny(rustdoc::broken_intra_doc_links)]
 #![deny(unsafe_code)]
 
 mod api;
@@ -63,6 +64,7 @@ mod key_hash;
 mod matcher;
 mod number;
 mod pattern;
+#[doc(hidden)]
 pub mod reference;
 mod scan;
 mod search;
@@ -71,7 +73,7 @@ mod text;
 
 pub use api::{TestEventPatternError, test_event_pattern, test_event_pattern_with};
 pub use cache::Cache;
-pub use error::{BuildError, EventError, PatternError};
+pub use error::{BuildError, EventError, EventErrorKind, PatternError};
 pub use explain::{Explanation, Failure};
 pub use matcher::{
     Builder, Config, DEFAULT_MAX_MATCHER_COMBINATIONS, LiveMatcher, Matcher, ScanMode, check,

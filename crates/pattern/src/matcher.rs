@@ -20,6 +20,7 @@ use crate::search::{MatchSet, RuleId};
 /// assert_eq!(config.get_scan_mode(), ScanMode::EarlyExit);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ScanMode {
     /// Check that the whole event is well-formed JSON; a later duplicate key
     /// replaces an earlier one. The default.
@@ -356,6 +357,22 @@ pub struct Matcher {
 }
 
 impl Matcher {
+    /// A matcher of unnamed patterns with the default configuration; rule
+    /// ids follow their order. Use [`Matcher::builder`] for names and
+    /// settings.
+    ///
+    /// ```
+    /// let m = sluice_pattern::Matcher::new([r#"{"a": ["1"]}"#, r#"{"b": ["2"]}"#]).unwrap();
+    /// assert!(m.is_match(br#"{"b": "2"}"#).unwrap());
+    /// ```
+    pub fn new<I, P>(patterns: I) -> Result<Matcher, BuildError>
+    where
+        I: IntoIterator<Item = P>,
+        P: AsRef<str>,
+    {
+        Matcher::builder().build(patterns)
+    }
+
     /// A builder with the default configuration.
     ///
     /// ```
@@ -390,12 +407,26 @@ impl Matcher {
     /// ```
     /// let m = sluice_pattern::Matcher::builder().build([r#"{"a": ["1"]}"#]).unwrap();
     /// let mut cache = m.create_cache();
-    /// let mut hits = sluice_pattern::MatchSet::new(m.rule_capacity());
+    /// let mut hits = m.create_match_set();
     /// m.matches_with(&mut cache, br#"{"a": "1"}"#, &mut hits).unwrap();
     /// assert_eq!(hits.len(), 1);
     /// ```
     pub fn create_cache(&self) -> Cache {
         Cache::default()
+    }
+
+    /// An empty result set sized for this matcher's rules, so matching
+    /// into it allocates nothing.
+    ///
+    /// ```
+    /// let m = sluice_pattern::Matcher::new([r#"{"a": ["1"]}"#, r#"{"a": [{"prefix": ""}]}"#]).unwrap();
+    /// let mut hits = m.create_match_set();
+    /// m.matches_with(&mut m.create_cache(), br#"{"a": "1"}"#, &mut hits).unwrap();
+    /// let ids: Vec<usize> = hits.iter().map(|id| id.index()).collect();
+    /// assert_eq!(ids, [0, 1]);
+    /// ```
+    pub fn create_match_set(&self) -> MatchSet {
+        MatchSet::new(self.rule_capacity())
     }
 
     /// Number of rules.
@@ -477,7 +508,7 @@ impl Matcher {
     /// use sluice_pattern::{Matcher, MatchSet};
     /// let m = Matcher::builder().build([r#"{"resources": [{"suffix": "/1"}]}"#]).unwrap();
     /// let mut cache = m.create_cache();
-    /// let mut hits = MatchSet::new(m.rule_capacity());
+    /// let mut hits = m.create_match_set();
     /// m.matches_with(&mut cache, br#"{"resources": ["x/2", "y/1"]}"#, &mut hits).unwrap();
     /// assert_eq!(hits.len(), 1);
     /// assert!(m.matches_with(&mut cache, b"not json", &mut hits).is_err());
@@ -604,9 +635,12 @@ impl Matcher {
     /// assert!(why.to_string().contains("detail.state.status"));
     /// ```
     pub fn explain(&self, id: RuleId, event: &[u8]) -> Result<Explanation, EventError> {
-        let entry = self
-            .entry(id)
-            .ok_or_else(|| EventError::new(format!("No rule with id {}", id.index())))?;
+        let entry = self.entry(id).ok_or_else(|| {
+            EventError::new(
+                crate::error::EventErrorKind::NoSuchRule,
+                format!("No rule with id {}", id.index()),
+            )
+        })?;
         explain::explain(&entry.pattern, event, self.inner.config.max_event_depth)
     }
 }

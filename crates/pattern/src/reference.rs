@@ -16,7 +16,7 @@ use crate::json::Json;
 use crate::number::Decimal;
 use crate::pattern::{self, Exclusion, FieldCondition, Op, Pattern, SubRule};
 use crate::scan::TrailStep;
-use crate::{Config, EventError, PatternError};
+use crate::{Config, EventError, EventErrorKind, PatternError};
 
 /// A leaf value of an event.
 #[derive(Clone, Debug, PartialEq)]
@@ -49,16 +49,26 @@ pub(crate) struct FlatValue {
 
 /// Parses and flattens an event (duplicate keys: the last one wins).
 pub(crate) fn flatten_event(event: &[u8], max_depth: usize) -> Result<Vec<FlatValue>, EventError> {
-    let text = std::str::from_utf8(event)
-        .map_err(|e| EventError::new(format!("Invalid UTF-8 at byte {}", e.valid_up_to())))?;
-    let json = Json::parse(text.as_bytes()).map_err(EventError::new)?;
+    let text = std::str::from_utf8(event).map_err(|e| {
+        EventError::at(
+            EventErrorKind::InvalidUtf8,
+            e.valid_up_to(),
+            format!("Invalid UTF-8 at byte {}", e.valid_up_to()),
+        )
+    })?;
+    let json = Json::parse(text.as_bytes())
+        .map_err(|reason| EventError::new(EventErrorKind::Syntax, reason))?;
     if !matches!(json, Json::Object(_)) {
-        return Err(EventError::new("Event is not a JSON object"));
+        return Err(EventError::new(
+            EventErrorKind::NotAnObject,
+            "Event is not a JSON object",
+        ));
     }
     if depth(&json) > max_depth {
-        return Err(EventError::new(format!(
-            "Event nesting is deeper than {max_depth} levels"
-        )));
+        return Err(EventError::new(
+            EventErrorKind::TooDeep,
+            format!("Event nesting is deeper than {max_depth} levels"),
+        ));
     }
     let mut out = Vec::new();
     let mut arrays = 0;
@@ -175,6 +185,7 @@ fn excluded(exclusion: &Exclusion, value: &LeafValue) -> bool {
 
 /// Which part of a value an ignore-case pattern is tested against.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum IgnoreCasePart {
     /// `equals-ignore-case`: the whole value.
     Whole,
@@ -303,6 +314,7 @@ pub(crate) fn pattern_matches(pattern: &Pattern, flat: &[FlatValue]) -> bool {
 /// assert!(matches!(reference::matches(r#"{"a": ["1"]}"#, b"[1]"), Err(ReferenceError::Event(_))));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ReferenceError {
     /// The pattern is invalid.
     Pattern(PatternError),

@@ -16,7 +16,7 @@
 use std::collections::HashMap;
 
 use crate::blocks;
-use crate::error::EventError;
+use crate::error::{EventError, EventErrorKind};
 use crate::json;
 use crate::key_hash::KeyHashBuilder;
 use crate::number;
@@ -314,17 +314,22 @@ pub(crate) fn scan(
             .extend(trie.nodes.iter().map(|n| n.children));
     }
     if event.len() >= u32::MAX as usize {
-        return Err(EventError::new("Event is larger than 4 GiB"));
+        return Err(EventError::new(
+            EventErrorKind::TooLarge,
+            "Event is larger than 4 GiB",
+        ));
     }
     if validate {
         // Most events are ASCII: only what follows the ASCII prefix needs
         // the full UTF-8 check.
         let ascii = blocks::ascii_prefix(event);
         if let Err(e) = std::str::from_utf8(&event[ascii..]) {
-            return Err(EventError::new(format!(
-                "Invalid UTF-8 at byte {}",
-                ascii + e.valid_up_to()
-            )));
+            let at = ascii + e.valid_up_to();
+            return Err(EventError::at(
+                EventErrorKind::InvalidUtf8,
+                at,
+                format!("Invalid UTF-8 at byte {at}"),
+            ));
         }
     }
     let mut scanner = Scanner {
@@ -344,8 +349,12 @@ pub(crate) fn scan(
     scanner.skip_ws();
     if scanner.peek() != Some(b'{') {
         return Err(match scanner.peek() {
-            None => EventError::new("Event is empty"),
-            Some(_) => EventError::new("Event is not a JSON object"),
+            None => EventError::new(EventErrorKind::Empty, "Event is empty"),
+            Some(_) => EventError::at(
+                EventErrorKind::NotAnObject,
+                scanner.pos,
+                "Event is not a JSON object",
+            ),
         });
     }
     scanner.pos += 1;
@@ -406,10 +415,20 @@ impl<'a> Scanner<'a, '_, '_> {
     #[cold]
     #[inline(never)]
     fn error(&self, what: &str) -> EventError {
+        self.error_of(EventErrorKind::Syntax, what)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn error_of(&self, kind: EventErrorKind, what: &str) -> EventError {
         if self.pos >= self.src.len() {
-            EventError::new(format!("Unexpected end of event: {what}"))
+            EventError::at(
+                EventErrorKind::UnexpectedEnd,
+                self.src.len(),
+                format!("Unexpected end of event: {what}"),
+            )
         } else {
-            EventError::new(format!("{what} at byte {}", self.pos))
+            EventError::at(kind, self.pos, format!("{what} at byte {}", self.pos))
         }
     }
 
@@ -428,10 +447,10 @@ impl<'a> Scanner<'a, '_, '_> {
     fn enter(&mut self) -> Result<(), EventError> {
         self.depth += 1;
         if self.depth > self.max_depth {
-            return Err(self.error(&format!(
-                "Event nesting is deeper than {} levels",
-                self.max_depth
-            )));
+            return Err(self.error_of(
+                EventErrorKind::TooDeep,
+                &format!("Event nesting is deeper than {} levels", self.max_depth),
+            ));
         }
         Ok(())
     }

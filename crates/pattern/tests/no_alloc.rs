@@ -4,7 +4,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use sluice_pattern::{Config, MatchSet, Matcher, ScanMode};
+use sluice_pattern::{Config, Matcher, ScanMode};
 
 struct Counting;
 
@@ -64,7 +64,7 @@ fn matching_does_not_allocate_once_warm() {
             .build(RULES)
             .expect("valid rules");
         let mut cache = matcher.create_cache();
-        let mut hits = MatchSet::new(matcher.rule_capacity());
+        let mut hits = matcher.create_match_set();
         let mut run = || {
             let mut total = 0;
             for event in &events {

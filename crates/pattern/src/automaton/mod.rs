@@ -681,7 +681,7 @@ mod tests {
             .configure(crate::Config::new().scan_mode(mode))
             .build(patterns)
             .unwrap();
-        let mut set = MatchSet::new(matcher.rule_capacity());
+        let mut set = matcher.create_match_set();
         matcher
             .matches_with(&mut matcher.create_cache(), event.as_bytes(), &mut set)
             .map(|()| set.len())
