@@ -24,7 +24,7 @@ fn sluice_matcher(set: &RuleSet, mode: ScanMode) -> Matcher {
 
 fn sluice_counts(matcher: &Matcher, events: &[Vec<u8>]) -> Vec<u64> {
     let mut cache = matcher.create_cache();
-    let mut hits = MatchSet::new(matcher.rule_capacity());
+    let mut hits = matcher.create_match_set();
     let mut counts = vec![0u64; matcher.rule_capacity()];
     for event in events {
         matcher
@@ -139,7 +139,7 @@ fn bench_sets(c: &mut Criterion) {
             ("sluice-validating", &validating),
         ] {
             let mut cache = matcher.create_cache();
-            let mut hits = MatchSet::new(matcher.rule_capacity());
+            let mut hits = matcher.create_match_set();
             group.bench_function(label, |b| {
                 b.iter(|| {
                     let mut total = 0usize;

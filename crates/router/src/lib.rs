@@ -10,7 +10,7 @@
 //! over the official SDK crates.
 //!
 //! Rules come from a file ([`load_rules`], [`parse_rules`]) or one at a
-//! time ([`Rule::new`]); a [`RuleTable`] compiles them per bus; [`plan`]
+//! time ([`Rule::new`]); a [`RuleTable`] compiles them per bus; [`plan()`]
 //! says what an event would do, and a [`Router`] does it.
 //!
 //! ```
@@ -55,6 +55,7 @@
 //! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![deny(rustdoc::broken_intra_doc_links)]
 
 pub mod archive;
 pub mod arn;

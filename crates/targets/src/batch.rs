@@ -25,6 +25,7 @@ pub(crate) struct Batcher {
     max_bytes: usize,
 }
 
+#[cfg(any(feature = "sns", feature = "sqs"))]
 /// Builds one request entry per delivery (entry ids are the deliveries'
 /// positions); a delivery whose entry cannot be built gets its error in
 /// `results`.
@@ -43,6 +44,7 @@ pub(crate) fn entries<E>(
     built
 }
 
+#[cfg(any(feature = "sns", feature = "sqs"))]
 /// A failed batch call fails every delivery still pending.
 pub(crate) fn fail_pending(results: &mut [Result<(), DeliveryError>], error: DeliveryError) {
     for result in results.iter_mut().filter(|r| r.is_ok()) {
@@ -50,6 +52,7 @@ pub(crate) fn fail_pending(results: &mut [Result<(), DeliveryError>], error: Del
     }
 }
 
+#[cfg(any(feature = "sns", feature = "sqs"))]
 /// The failed entries `(id, code, sender fault, message)` of an SQS or SNS
 /// batch call fail their deliveries; an entry that was not the sender's
 /// fault is retryable (a server-side failure).

@@ -152,6 +152,14 @@ pub(crate) fn causes(error: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
+#[cfg(any(
+    feature = "kinesis",
+    feature = "lambda",
+    feature = "logs",
+    feature = "sfn",
+    feature = "sns",
+    feature = "sqs"
+))]
 /// A payload over a service limit: never retried.
 pub(crate) fn too_large(what: &str, size: usize, limit: usize) -> DeliveryError {
     DeliveryError::new(

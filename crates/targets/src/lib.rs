@@ -28,6 +28,7 @@
 //! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![deny(rustdoc::broken_intra_doc_links)]
 
 #[cfg(not(any(
     feature = "lambda",
@@ -47,6 +48,12 @@ compile_error!(
     feature = "sqs",
     feature = "sns",
     feature = "logs"
+))]
+#[cfg(any(
+    feature = "kinesis",
+    feature = "logs",
+    feature = "sns",
+    feature = "sqs"
 ))]
 mod batch;
 pub mod error;
