@@ -520,12 +520,16 @@ impl Router {
                     state: state.clone(),
                 };
                 let mut interrupted = self.inner.interrupted.subscribe();
+                // The interrupt is polled first: once it is set, no further
+                // attempt starts, even when a retry's timer fired together
+                // with it.
                 let result = tokio::select! {
-                    result = stack.oneshot(attempt) => result,
+                    biased;
                     Ok(_) = interrupted.wait_for(|stop| *stop) => Err(DeliveryError::client(
                         INTERRUPTED,
                         "the run was interrupted before this delivery was final",
                     )),
+                    result = stack.oneshot(attempt) => result,
                 };
                 counters.invocations.fetch_add(1, Relaxed);
                 result.map_err(|e| {
