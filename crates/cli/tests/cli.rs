@@ -230,7 +230,10 @@ fn citylots2_counts_match_event_ruler() {
     let data = repo().join("../shared/data");
     let corpus = data.join("citylots2.json.gz");
     let Ok(sets) = std::fs::read_to_string(data.join("citylots2-rulesets.json")) else {
-        eprintln!("citylots2 data not found beside the repository: skipped");
+        common::skipped(
+            "citylots2 counts",
+            "../shared/data/citylots2-rulesets.json not found beside the repository",
+        );
         return;
     };
     // Patterns stay raw text: their numbers must not pass through an f64.
@@ -469,8 +472,7 @@ fn route_reports_bad_rules_files_by_rule_and_field() {
 /// `SLUICE_MOTO_ENDPOINT`; without it this test says so and passes).
 #[test]
 fn route_delivers_through_the_aws_sdk_and_reports_what_failed() {
-    let Ok(endpoint) = std::env::var("SLUICE_MOTO_ENDPOINT") else {
-        eprintln!("SLUICE_MOTO_ENDPOINT is not set: run through scripts/with-moto");
+    let Some(endpoint) = common::moto_endpoint() else {
         return;
     };
     let suffix = std::process::id();
@@ -774,8 +776,7 @@ fn main_job_replays_the_bundled_archive() {
 /// order; like EventBridge, delivery order is not guaranteed).
 #[test]
 fn replay_delivers_the_windows_events_marked_with_replay_name() {
-    let Ok(endpoint) = std::env::var("SLUICE_MOTO_ENDPOINT") else {
-        eprintln!("SLUICE_MOTO_ENDPOINT is not set: run through scripts/with-moto");
+    let Some(endpoint) = common::moto_endpoint() else {
         return;
     };
     let queue = format!("cli-replay-{}.fifo", std::process::id());
@@ -913,8 +914,7 @@ fn schedule_run_needs_scheduled_rules() {
 /// fails the command after the events are delivered and summarised.
 #[test]
 fn a_processing_log_that_cannot_be_written_fails_the_command() {
-    let Ok(endpoint) = std::env::var("SLUICE_MOTO_ENDPOINT") else {
-        eprintln!("SLUICE_MOTO_ENDPOINT is not set: run through scripts/with-moto");
+    let Some(endpoint) = common::moto_endpoint() else {
         return;
     };
     let queue = format!("cli-log-missing-{}", std::process::id());

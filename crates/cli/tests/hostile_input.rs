@@ -205,8 +205,7 @@ fn an_index_naming_a_file_outside_the_archive_is_refused() {
 /// with the last event time replayed and how to continue from there.
 #[test]
 fn a_replay_stopped_by_a_missing_segment_says_where_to_resume() {
-    let Ok(endpoint) = std::env::var("SLUICE_MOTO_ENDPOINT") else {
-        eprintln!("SLUICE_MOTO_ENDPOINT is not set: run through scripts/with-moto");
+    let Some(endpoint) = common::moto_endpoint() else {
         return;
     };
     let dir = temp_dir("replay-stopped");
@@ -474,8 +473,7 @@ fn match_refuses_rule_names_and_states_put_rule_refuses() {
 /// not counted as written, and the deliveries still happen.
 #[test]
 fn a_processing_log_on_a_full_device_reports_its_write_errors() {
-    let Ok(endpoint) = std::env::var("SLUICE_MOTO_ENDPOINT") else {
-        eprintln!("SLUICE_MOTO_ENDPOINT is not set: run through scripts/with-moto");
+    let Some(endpoint) = common::moto_endpoint() else {
         return;
     };
     let queue = format!("cli-log-full-{}", std::process::id());

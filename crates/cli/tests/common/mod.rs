@@ -6,6 +6,34 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+/// Says that a test group did not run and why, on stderr and, under
+/// `scripts/test`, in the file `SLUICE_SKIPS` names, which the script
+/// prints at its end.
+pub fn skipped(group: &str, reason: &str) {
+    eprintln!("{group}: skipped: {reason}");
+    if let Ok(path) = std::env::var("SLUICE_SKIPS") {
+        let line = format!("{group} ({reason})\n");
+        let _ = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .and_then(|mut file| file.write_all(line.as_bytes()));
+    }
+}
+
+/// The moto server `scripts/with-moto` started, or `None` (recorded as a
+/// skip) when the tests run without it.
+pub fn moto_endpoint() -> Option<String> {
+    let endpoint = std::env::var("SLUICE_MOTO_ENDPOINT").ok();
+    if endpoint.is_none() {
+        skipped(
+            "CLI tests against moto",
+            "SLUICE_MOTO_ENDPOINT is not set: run through scripts/with-moto",
+        );
+    }
+    endpoint
+}
+
 pub fn sluice(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_sluice"))
         .args(args)
