@@ -429,8 +429,8 @@ fn dry_run(options: &RouteOptions, table: &RuleTable) -> Result<ExitCode> {
                         arn: target.arn.to_string(),
                         payload,
                         error,
-                        partition_key: p.partition_key.clone(),
-                        message_group_id: target.message_group_id.clone(),
+                        partition_key: p.parameters.partition_key().map(str::to_string),
+                        message_group_id: p.parameters.message_group_id().map(str::to_string),
                         dead_letter_queue: target.dead_letter_queue.as_ref().map(|a| a.to_string()),
                     });
                 }

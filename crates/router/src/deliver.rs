@@ -9,7 +9,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use crate::arn::{Arn, TargetKind};
-use crate::model::RunCommandTarget;
+use crate::target_parameters::DeliveryParameters;
 
 /// A boxed, sendable future, as [`Deliver`] returns.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
@@ -30,20 +30,11 @@ pub struct Delivery {
     /// id), read when a target needs it or the router logs; `None` when
     /// the event has none or it was not read.
     pub event_id: Option<Arc<str>>,
-    /// Kinesis partition key from `PartitionKeyPath`.
-    pub partition_key: Option<String>,
-    /// SQS FIFO message group id.
-    pub message_group_id: Option<String>,
     /// String message attributes (dead-letter messages carry EventBridge's).
     pub attributes: Vec<(String, String)>,
-    /// When the event happened (its `time`, in milliseconds since the epoch),
-    /// for targets that record it (CloudWatch Logs); `None` when the event
-    /// has no valid `time`.
-    pub event_time_ms: Option<i64>,
-    /// EC2 Run Command: the instances to run the document on.
-    pub run_command_targets: Option<Arc<RunCommandTarget>>,
-    /// Step Functions: the execution's name (see [`crate::execution_name`]).
-    pub execution_name: Option<String>,
+    /// What this kind of target needs beyond the payload: a partition
+    /// key, a message group, an execution name, instances, a log time.
+    pub parameters: DeliveryParameters,
 }
 
 impl Delivery {
@@ -52,12 +43,8 @@ impl Delivery {
         Delivery {
             payload: payload.into(),
             event_id,
-            partition_key: None,
-            message_group_id: None,
             attributes: Vec::new(),
-            event_time_ms: None,
-            run_command_targets: None,
-            execution_name: None,
+            parameters: DeliveryParameters::None,
         }
     }
 }

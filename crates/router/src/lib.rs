@@ -76,6 +76,7 @@ pub mod router;
 pub mod schedule;
 pub mod scheduler;
 pub mod table;
+pub mod target_parameters;
 pub mod transform;
 pub mod validation;
 

@@ -1,11 +1,10 @@
 //! The EventBridge resource model: buses, rules and targets, checked with
 //! AWS's limits and error texts.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use crate::arn::{Arn, TargetKind};
-use crate::jsonpath::JsonPath;
+use crate::target_parameters::{TargetParameters, WrittenParameters};
 use crate::transform::InputShape;
 use crate::validation::ValidationError;
 
@@ -23,14 +22,6 @@ pub const MAX_SCHEDULE_EXPRESSION_LEN: usize = 256;
 pub const MAX_RETRY_ATTEMPTS: u32 = 185;
 /// Shortest and longest maximum event age, in seconds (the longest is the default).
 pub const EVENT_AGE_RANGE_SECONDS: (u32, u32) = (60, 86_400);
-/// Longest SQS message group id.
-pub const MAX_MESSAGE_GROUP_ID_LEN: usize = 100;
-/// Values in a `RunCommandTarget` (instance ids or tag values).
-pub const MAX_RUN_COMMAND_VALUES: usize = 50;
-/// Length of a `RunCommandTarget` key.
-pub const MAX_RUN_COMMAND_KEY_LEN: usize = 128;
-/// Length of one `RunCommandTarget` value.
-pub const MAX_RUN_COMMAND_VALUE_LEN: usize = 256;
 /// The name of the default event bus.
 pub const DEFAULT_BUS: &str = "default";
 
@@ -202,28 +193,6 @@ pub struct TargetDefinition {
     pub run_command_targets: Option<Vec<(String, Vec<String>)>>,
 }
 
-/// The instances an EC2 Run Command target runs its document on: by id
-/// (`InstanceIds`) or by tag (`tag:<key>`).
-///
-/// ```
-/// use sluice_router::model::{Target, TargetDefinition};
-/// let definition = TargetDefinition {
-///     id: "diagnose".into(),
-///     arn: "arn:aws:ssm:us-east-1::document/AWS-RunShellScript".into(),
-///     run_command_targets: Some(vec![("tag:Role".into(), vec!["image-builder".into()])]),
-///     ..Default::default()
-/// };
-/// let target = Target::new(&definition, 1).unwrap();
-/// assert_eq!(target.run_command_targets.unwrap().key, "tag:Role");
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RunCommandTarget {
-    /// `InstanceIds` or `tag:<key>`.
-    pub key: String,
-    /// Instance ids, or the tag's values.
-    pub values: Vec<String>,
-}
-
 /// A rule as written in PutRule (plus its targets), before checking.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RuleDefinition {
@@ -260,12 +229,8 @@ pub struct Target {
     pub retry_policy: RetryPolicy,
     /// The SQS queue failed deliveries go to.
     pub dead_letter_queue: Option<Arn>,
-    /// Kinesis partition key path (the event id when `None`).
-    pub partition_key_path: Option<JsonPath>,
-    /// SQS FIFO message group id.
-    pub message_group_id: Option<String>,
-    /// EC2 Run Command: the instances to run the document on.
-    pub run_command_targets: Option<Arc<RunCommandTarget>>,
+    /// What this kind of target needs beyond its ARN and input.
+    pub parameters: TargetParameters,
 }
 
 /// A checked rule.
@@ -553,13 +518,23 @@ impl Target {
                 definition.arn
             )));
         }
-        let run_command_targets = run_command_targets(definition, kind, &field)?;
+        let parameters = TargetParameters::check(
+            &WrittenParameters {
+                id: &definition.id,
+                partition_key_path: definition.partition_key_path.as_deref(),
+                message_group_id: definition.message_group_id.as_deref(),
+                run_command_targets: definition.run_command_targets.as_deref(),
+            },
+            kind,
+            &arn,
+            &field,
+        )?;
         if kind == TargetKind::RunCommandDocument {
             match &input {
                 // Run Command gets nothing from the event unless told to.
                 InputShape::WholeEvent => input = InputShape::Constant("{}".into()),
                 InputShape::Constant(parameters) => {
-                    document_parameters(parameters).map_err(|reason| {
+                    crate::target_parameters::document_parameters(parameters).map_err(|reason| {
                         ValidationError::validation(format!(
                             "Input for target {} is not valid Run Command document parameters: {reason}.",
                             definition.id
@@ -614,30 +589,6 @@ impl Target {
                 Some(dlq)
             }
         };
-        let partition_key_path = match &definition.partition_key_path {
-            None => None,
-            Some(path) => Some(JsonPath::parse(path).map_err(|e| {
-                ValidationError::validation(format!(
-                    "KinesisParameters.PartitionKeyPath for target {}: {e}.",
-                    definition.id
-                ))
-            })?),
-        };
-        if let Some(group) = &definition.message_group_id
-            && (group.is_empty() || group.chars().count() > MAX_MESSAGE_GROUP_ID_LEN)
-        {
-            return Err(ValidationError::constraint(
-                group,
-                &field("sqsParameters.messageGroupId"),
-                "Member must have length less than or equal to 100",
-            ));
-        }
-        if kind == TargetKind::SqsQueue && arn.is_fifo() && definition.message_group_id.is_none() {
-            return Err(ValidationError::validation(format!(
-                "Parameter(s) SqsParameters must be specified for target: {}.",
-                definition.id
-            )));
-        }
         Ok(Target {
             id: definition.id.clone(),
             arn,
@@ -645,142 +596,9 @@ impl Target {
             input,
             retry_policy,
             dead_letter_queue,
-            partition_key_path,
-            message_group_id: definition.message_group_id.clone(),
-            run_command_targets,
+            parameters,
         })
     }
-}
-
-/// Checks `RunCommandParameters`: only for Run Command documents, which
-/// need exactly one block naming `InstanceIds` or `tag:<key>`.
-fn run_command_targets(
-    definition: &TargetDefinition,
-    kind: TargetKind,
-    field: &dyn Fn(&str) -> String,
-) -> Result<Option<Arc<RunCommandTarget>>, ValidationError> {
-    let blocks = match (&definition.run_command_targets, kind) {
-        (None, TargetKind::RunCommandDocument) => {
-            return Err(ValidationError::validation(format!(
-                "Parameter(s) RunCommandParameters must be specified for target: {}.",
-                definition.id
-            )));
-        }
-        (None, _) => return Ok(None),
-        (Some(_), kind) if kind != TargetKind::RunCommandDocument => {
-            // AWS's text, spacing included.
-            return Err(ValidationError::validation(format!(
-                "Parameter RunCommandParameters is not valid for target{}.",
-                definition.id
-            )));
-        }
-        (Some(blocks), _) => blocks,
-    };
-    let list = field("runCommandParameters.runCommandTargets");
-    let [(key, values)] = blocks.as_slice() else {
-        if blocks.is_empty() {
-            return Err(ValidationError::constraint(
-                "[]",
-                &list,
-                "Member must have length greater than or equal to 1",
-            ));
-        }
-        return Err(ValidationError::validation(format!(
-            "RunCommandParameters of target {} has {} RunCommandTargets blocks; EventBridge takes one, naming either InstanceIds or one tag (tag:<key>).",
-            definition.id,
-            blocks.len()
-        )));
-    };
-    let key_field = format!("{list}.1.member.key");
-    let key_length = key.chars().count();
-    if key_length == 0 || key_length > MAX_RUN_COMMAND_KEY_LEN {
-        let constraint = if key_length == 0 {
-            "Member must have length greater than or equal to 1"
-        } else {
-            "Member must have length less than or equal to 128"
-        };
-        return Err(ValidationError::constraint(key, &key_field, constraint));
-    }
-    let tag = key.strip_prefix("tag:");
-    if key != "InstanceIds" && tag.is_none_or(str::is_empty) {
-        return Err(ValidationError::validation(format!(
-            "RunCommandTargets key {key:?} of target {} is neither InstanceIds nor tag:<tag-key>.",
-            definition.id
-        )));
-    }
-    let values_field = format!("{list}.1.member.values");
-    if values.is_empty() || values.len() > MAX_RUN_COMMAND_VALUES {
-        let constraint = if values.is_empty() {
-            "Member must have length greater than or equal to 1"
-        } else {
-            "Member must have length less than or equal to 50"
-        };
-        return Err(ValidationError::constraint(
-            &format!("[{}]", values.join(", ")),
-            &values_field,
-            constraint,
-        ));
-    }
-    for value in values {
-        let length = value.chars().count();
-        if length == 0 || length > MAX_RUN_COMMAND_VALUE_LEN {
-            let constraint = if length == 0 {
-                "Member must have length greater than or equal to 1"
-            } else {
-                "Member must have length less than or equal to 256"
-            };
-            return Err(ValidationError::constraint(
-                value,
-                &format!("{values_field}.member"),
-                constraint,
-            ));
-        }
-    }
-    Ok(Some(Arc::new(RunCommandTarget {
-        key: key.clone(),
-        values: values.clone(),
-    })))
-}
-
-/// Reads a Run Command payload as document parameters: a JSON object whose
-/// values are strings or lists of strings (a string stands for a list of
-/// one), as SSM SendCommand takes them.
-///
-/// ```
-/// use sluice_router::model::document_parameters;
-/// let parameters = document_parameters(r#"{"commands": ["echo hi"], "workingDirectory": "/tmp"}"#).unwrap();
-/// assert_eq!(parameters[1], ("workingDirectory".to_string(), vec!["/tmp".to_string()]));
-/// assert!(document_parameters(r#"{"commands": [1]}"#).is_err());
-/// ```
-pub fn document_parameters(payload: &str) -> Result<Vec<(String, Vec<String>)>, String> {
-    use crate::document::{Node, decode_str};
-    let document = Node::parse(payload).map_err(|e| format!("not JSON ({e})"))?;
-    let Node::Object(members) = &document else {
-        return Err("not a JSON object of parameter names to values".to_string());
-    };
-    let mut parameters = Vec::with_capacity(members.len());
-    for (name, value) in members {
-        let name = decode_str(name).into_owned();
-        let values = match value {
-            Node::String(raw) => vec![decode_str(raw).into_owned()],
-            Node::Array(items) => items
-                .iter()
-                .map(|item| match item {
-                    Node::String(raw) => Ok(decode_str(raw).into_owned()),
-                    _ => Err(format!(
-                        "parameter {name:?} has a value that is not a string"
-                    )),
-                })
-                .collect::<Result<Vec<_>, _>>()?,
-            _ => {
-                return Err(format!(
-                    "parameter {name:?} is neither a string nor a list of strings"
-                ));
-            }
-        };
-        parameters.push((name, values));
-    }
-    Ok(parameters)
 }
 
 #[cfg(test)]
@@ -842,10 +660,11 @@ mod tests {
         );
         t.run_command_targets = Some(vec![("InstanceIds".into(), vec!["i-0123".into()])]);
         let checked = Target::new(&t, 1).unwrap();
-        assert_eq!(
-            checked.run_command_targets.as_ref().unwrap().values,
-            ["i-0123"]
-        );
+        let crate::target_parameters::TargetParameters::RunCommand(instances) = &checked.parameters
+        else {
+            panic!("{:?}", checked.parameters);
+        };
+        assert_eq!(instances.values, ["i-0123"]);
         // Without Input, Run Command gets no parameters from the event.
         assert!(matches!(&checked.input, InputShape::Constant(c) if &**c == "{}"));
 
@@ -920,6 +739,25 @@ mod tests {
         assert!(Target::new(&t, 1).is_err());
         t.dead_letter_arn = Some("arn:aws:sqs:us-east-1:123456789012:dlq".into());
         assert!(Target::new(&t, 1).is_ok());
+    }
+
+    #[test]
+    fn parameters_of_another_kind_of_target_are_refused() {
+        let mut queue = target("arn:aws:sqs:us-east-1:123456789012:q");
+        queue.partition_key_path = Some("$.id".into());
+        assert_eq!(
+            Target::new(&queue, 1).unwrap_err().message(),
+            "Parameter KinesisParameters is not valid for targett."
+        );
+        let mut function = target("arn:aws:lambda:us-east-1:123456789012:function:f");
+        function.message_group_id = Some("g".into());
+        assert_eq!(
+            Target::new(&function, 1).unwrap_err().message(),
+            "Parameter SqsParameters is not valid for targett."
+        );
+        let mut topic = target("arn:aws:sns:us-east-1:123456789012:t.fifo");
+        topic.message_group_id = Some("g".into());
+        assert!(Target::new(&topic, 1).is_ok());
     }
 
     #[test]

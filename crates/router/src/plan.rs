@@ -1,6 +1,6 @@
 //! Planning: what one event does under a rule table. Each (matched rule,
 //! target) pair becomes a [`PlannedDelivery`] with its payload shaped and
-//! its per-target values (partition key, execution name, log time) worked
+//! its target parameters (partition key, execution name, log time) worked
 //! out; nothing is sent. The router runs the plans; `route --dry-run`
 //! prints them.
 
@@ -9,11 +9,11 @@ use std::sync::Arc;
 
 use sluice_pattern::EventError;
 
-use crate::arn::TargetKind;
 use crate::clock::parse_rfc3339;
 use crate::document::{Node, decode_str};
 use crate::model::{Rule, Target};
 use crate::table::{RuleTable, Scratch};
+use crate::target_parameters::{DeliveryParameters, EventFacts};
 use crate::transform::{EventContext, InputShape, TransformError};
 
 /// Why an event was not routed.
@@ -43,12 +43,8 @@ pub struct PlannedDelivery {
     pub event_id: Option<Arc<str>>,
     /// The event as received (what a dead-letter queue gets).
     pub event: Arc<str>,
-    /// Kinesis partition key, when the target is a stream.
-    pub partition_key: Option<String>,
-    /// The event's `time` in milliseconds, when the target is a log group.
-    pub event_time_ms: Option<i64>,
-    /// The execution name, when the target is a state machine.
-    pub execution_name: Option<String>,
+    /// What the target's kind needs beyond the payload.
+    pub parameters: DeliveryParameters,
 }
 
 impl PlannedDelivery {
@@ -135,17 +131,9 @@ fn event_id_of(document: Option<&Node<'_>>) -> Option<Arc<str>> {
 }
 
 /// Whether building `target`'s delivery needs the parsed event: for its
-/// input shaping, or for the event id (Kinesis partition key, FIFO
-/// deduplication id, Step Functions execution name).
+/// input shaping, its parameters, or the event id (FIFO deduplication).
 fn needs_document(target: &Target) -> bool {
-    target.input.needs_document()
-        || matches!(
-            target.kind,
-            TargetKind::KinesisStream
-                | TargetKind::CloudWatchLogGroup
-                | TargetKind::StepFunctionsStateMachine
-        )
-        || target.arn.is_fifo()
+    target.input.needs_document() || target.parameters.needs_event() || target.arn.is_fifo()
 }
 
 /// The deliveries of an event that matched `matched`. The event is parsed
@@ -195,34 +183,22 @@ pub(crate) fn plan_matched(
                 }
                 (_, None) => unreachable_shape(),
             };
-            let partition_key = match (&target.partition_key_path, &document) {
-                _ if target.kind != TargetKind::KinesisStream => None,
-                (None, _) => Some(event_id.as_deref().unwrap_or_default().to_string()),
-                (Some(path), Some(document)) => Some(match path.select(document) {
-                    Some(Node::String(raw)) => decode_str(raw).into_owned(),
-                    Some(node) => node.to_json(),
-                    None => String::new(),
-                }),
-                (Some(_), None) => None,
-            };
+            let parameters = target.parameters.for_event(&EventFacts {
+                document: document.as_ref(),
+                text: &text,
+                event_id: event_id.as_deref(),
+                replay_name: replay_name.as_deref(),
+                time_ms: event_time_ms,
+                rule_arn: &rule.arn,
+                target_id: &target.id,
+            });
             out.push(PlannedDelivery {
                 rule: rule.clone(),
                 target_index: index,
                 payload,
                 event_id: event_id.clone(),
                 event: text.clone(),
-                partition_key,
-                event_time_ms: event_time_ms
-                    .filter(|_| target.kind == TargetKind::CloudWatchLogGroup),
-                execution_name: (target.kind == TargetKind::StepFunctionsStateMachine).then(|| {
-                    crate::execution_name::execution_name(
-                        event_id.as_deref().unwrap_or_default(),
-                        replay_name.as_deref(),
-                        &rule.arn,
-                        &target.id,
-                        &text,
-                    )
-                }),
+                parameters,
             });
         }
     }

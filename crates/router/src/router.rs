@@ -502,13 +502,7 @@ impl Router {
             )),
             (Ok(payload), Some(stack)) => {
                 let mut message = Delivery::new(payload.clone(), delivery.event_id.clone());
-                message.partition_key = delivery.partition_key.clone();
-                message.event_time_ms = delivery.event_time_ms;
-                message.run_command_targets = target.run_command_targets.clone();
-                message.execution_name = delivery.execution_name.clone();
-                if matches!(target.kind, TargetKind::SqsQueue | TargetKind::SnsTopic) {
-                    message.message_group_id = target.message_group_id.clone();
-                }
+                message.parameters = delivery.parameters.clone();
                 let state = Arc::new(AttemptState::new(
                     target.retry_policy,
                     ingested_at,

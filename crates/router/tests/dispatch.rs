@@ -483,7 +483,7 @@ async fn fifo_and_stream_parameters_reach_the_target() {
     router.route("default", event(7).as_bytes()).await.unwrap();
     router.drain().await;
     let fifo_got = fakes.get(fifo).received.lock().unwrap().clone();
-    assert_eq!(fifo_got[0].message_group_id.as_deref(), Some("g1"));
+    assert_eq!(fifo_got[0].parameters.message_group_id(), Some("g1"));
     assert_eq!(fifo_got[0].event_id.as_deref(), Some("e7"));
     let mut keys: Vec<String> = fakes
         .get(stream)
@@ -491,7 +491,7 @@ async fn fifo_and_stream_parameters_reach_the_target() {
         .lock()
         .unwrap()
         .iter()
-        .map(|d| d.partition_key.clone().unwrap())
+        .map(|d| d.parameters.partition_key().unwrap().to_string())
         .collect();
     keys.sort();
     assert_eq!(keys, ["7", "e7"]);

@@ -79,7 +79,7 @@ pub(crate) fn fail_entries<'a>(
 /// Bytes a delivery adds to a batch request.
 fn size(delivery: &Delivery) -> usize {
     delivery.payload.len()
-        + delivery.partition_key.as_ref().map_or(0, String::len)
+        + delivery.parameters.partition_key().map_or(0, str::len)
         + delivery
             .attributes
             .iter()

@@ -34,10 +34,11 @@ struct Stream {
 impl Stream {
     fn entry(delivery: &Delivery) -> Result<PutRecordsRequestEntry, DeliveryError> {
         let key = delivery
-            .partition_key
-            .clone()
-            .or_else(|| delivery.event_id.as_deref().map(str::to_string))
-            .unwrap_or_default();
+            .parameters
+            .partition_key()
+            .or(delivery.event_id.as_deref())
+            .unwrap_or_default()
+            .to_string();
         if key.is_empty() || key.chars().count() > MAX_PARTITION_KEY_CHARS {
             return Err(DeliveryError::client(
                 "InvalidPartitionKey",

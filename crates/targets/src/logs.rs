@@ -27,6 +27,7 @@ use sluice_router::arn::Arn;
 use sluice_router::clock::{format_epoch_seconds, parse_rfc3339};
 use sluice_router::document::{Node, decode_str};
 use sluice_router::processing_log::{LogSink, LogStats};
+use sluice_router::target_parameters::DeliveryParameters;
 use sluice_router::{BoxFuture, Deliver, Delivery, DeliveryError};
 use tokio::sync::mpsc;
 
@@ -110,7 +111,9 @@ fn entry(delivery: &Delivery, now_ms: i64) -> Result<Entry, DeliveryError> {
         Some((message, timestamp)) => (message, Some(timestamp)),
         None => (delivery.payload.to_string(), None),
     };
-    let timestamp_ms = stated.or(delivery.event_time_ms).unwrap_or(now_ms);
+    let timestamp_ms = stated
+        .or(delivery.parameters.event_time_ms())
+        .unwrap_or(now_ms);
     if message.len() + EVENT_OVERHEAD_BYTES > MAX_EVENT_BYTES {
         return Err(crate::error::too_large(
             "the log event",
@@ -444,7 +447,9 @@ async fn write_records(
             .into_iter()
             .map(|line| {
                 let mut delivery = Delivery::new(line, Some(stream.as_str().into()));
-                delivery.event_time_ms = Some(now);
+                delivery.parameters = DeliveryParameters::Logs {
+                    event_time_ms: Some(now),
+                };
                 delivery
             })
             .collect();
@@ -505,7 +510,9 @@ mod tests {
 
     fn delivery(payload: &str, time_ms: Option<i64>) -> Delivery {
         let mut d = Delivery::new(payload, Some("e-1".into()));
-        d.event_time_ms = time_ms;
+        d.parameters = DeliveryParameters::Logs {
+            event_time_ms: time_ms,
+        };
         d
     }
 

@@ -42,7 +42,7 @@ impl Deliver for StateMachine {
                 .start_execution()
                 .state_machine_arn(arn)
                 .input(delivery.payload.as_ref())
-                .set_name(delivery.execution_name.clone())
+                .set_name(delivery.parameters.execution_name().map(str::to_string))
                 .send()
                 .await
                 .map(|_| ())

@@ -53,9 +53,10 @@ impl Topic {
         }
         if self.fifo {
             let group = delivery
-                .message_group_id
-                .clone()
-                .or_else(|| delivery.event_id.as_deref().map(str::to_string));
+                .parameters
+                .message_group_id()
+                .or(delivery.event_id.as_deref())
+                .map(str::to_string);
             entry = entry
                 .set_message_group_id(group)
                 .set_message_deduplication_id(delivery.event_id.as_deref().map(str::to_string));

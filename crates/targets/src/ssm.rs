@@ -7,7 +7,7 @@
 use aws_sdk_ssm::Client;
 use aws_sdk_ssm::types::Target;
 use sluice_router::arn::Arn;
-use sluice_router::model::document_parameters;
+use sluice_router::target_parameters::document_parameters;
 use sluice_router::{BoxFuture, Deliver, Delivery, DeliveryError};
 
 use crate::error::from_sdk;
@@ -36,7 +36,7 @@ impl Deliver for RunCommand {
         let client = self.client.clone();
         let document = self.document.clone();
         Box::pin(async move {
-            let Some(instances) = delivery.run_command_targets.as_deref() else {
+            let Some(instances) = delivery.parameters.run_command_target() else {
                 return Err(DeliveryError::client(
                     "InvalidParameters",
                     "the Run Command target names no instances (RunCommandParameters)",
