@@ -60,7 +60,9 @@
 pub mod archive;
 pub mod arn;
 pub mod clock;
+pub mod completion;
 pub mod deliver;
+pub mod delivery_state;
 pub mod document;
 pub mod execution_name;
 pub mod files;
@@ -80,12 +82,17 @@ pub mod target_parameters;
 pub mod transform;
 pub mod validation;
 
+pub use completion::{
+    Completion, DeliveryKey, DeliveryOutcome, DeliveryResult, EventOutcome, FailureRecord,
+    INTERRUPTED,
+};
 pub use deliver::{
     BoxFuture, Connect, ConnectError, Deliver, Delivery, DeliveryError, FailureKind,
 };
+pub use delivery_state::DeliveryState;
 pub use load::{LoadError, Parameters, load_rules, parse_rules};
 pub use model::{Environment, Rule, RuleState, Target};
 pub use plan::{Plan, PlannedDelivery, RouteError, plan};
-pub use router::{FailureRecord, INTERRUPTED, Routed, Router, RouterSettings, RuleChangeError};
+pub use router::{RouteOptions, Routed, Router, RouterSettings, RuleChangeError};
 pub use table::{RuleError, RuleTable};
 pub use validation::ValidationError;

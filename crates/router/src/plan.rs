@@ -122,6 +122,12 @@ pub fn plan(
     })
 }
 
+/// The `id` of an event's text, when it has a string one.
+pub(crate) fn read_event_id(event: &[u8]) -> Result<Option<Arc<str>>, RouteError> {
+    let text = std::str::from_utf8(event).map_err(|_| RouteError::NotUtf8)?;
+    Ok(event_id_of(Some(&Node::parse(text.trim())?)))
+}
+
 /// The `id` member of an event, when it is a string.
 fn event_id_of(document: Option<&Node<'_>>) -> Option<Arc<str>> {
     match document?.get("id") {

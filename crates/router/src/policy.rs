@@ -12,17 +12,17 @@
 //!    a retryable timeout;
 //! 4. **adapter**: the [`Deliver`] implementation that calls the target.
 
+use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering::Relaxed};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::time::Instant;
-use tower::retry::backoff::{Backoff, ExponentialBackoff, ExponentialBackoffMaker, MakeBackoff};
-use tower::util::rng::HasherRng;
 use tower::{BoxError, Service, ServiceBuilder};
 
 use crate::deliver::{BoxFuture, Deliver, Delivery, DeliveryError, FailureKind};
+use crate::delivery_state::{DeliveryState, WallClock};
 use crate::metrics::TargetCounters;
 use crate::model::RetryPolicy;
 use crate::processing_log::{InvocationTrace, Step, error_member};
@@ -88,8 +88,18 @@ impl Default for StackSettings {
 #[derive(Debug)]
 pub(crate) struct AttemptState {
     pub(crate) policy: RetryPolicy,
+    /// When the router took the event in (latency is measured from here).
     pub(crate) ingested_at: Instant,
+    /// The wall clock the persistable times are read on.
+    clock: WallClock,
+    /// When the event was taken in, by the wall clock: the age limit
+    /// counts from here.
+    ingested_ms: u64,
     pub(crate) attempts: AtomicU32,
+    /// When the first attempt began; 0 before it.
+    first_attempt_ms: AtomicU64,
+    /// When the next attempt is due; 0 when none is scheduled.
+    next_attempt_ms: AtomicU64,
     exhausted: AtomicU8,
     pub(crate) counters: Arc<TargetCounters>,
     /// Processing-log records of this delivery, when logging.
@@ -99,8 +109,11 @@ pub(crate) struct AttemptState {
 }
 
 impl AttemptState {
+    /// The attempts of a delivery that stands at `start`.
     pub(crate) fn new(
         policy: RetryPolicy,
+        start: DeliveryState,
+        clock: WallClock,
         ingested_at: Instant,
         counters: Arc<TargetCounters>,
         trace: Option<Arc<InvocationTrace>>,
@@ -108,12 +121,47 @@ impl AttemptState {
         AttemptState {
             policy,
             ingested_at,
-            attempts: AtomicU32::new(0),
+            clock,
+            ingested_ms: start.ingested_ms,
+            attempts: AtomicU32::new(start.attempts),
+            first_attempt_ms: AtomicU64::new(start.first_attempt_ms.unwrap_or(0)),
+            next_attempt_ms: AtomicU64::new(start.next_attempt_ms.unwrap_or(0)),
             exhausted: AtomicU8::new(0),
             counters,
             trace,
             attempt_started_micros: AtomicU64::new(0),
         }
+    }
+
+    /// Where the delivery stands now.
+    pub(crate) fn snapshot(&self) -> DeliveryState {
+        let optional = |ms: u64| (ms != 0).then_some(ms);
+        DeliveryState {
+            attempts: self.attempts.load(Relaxed),
+            ingested_ms: self.ingested_ms,
+            first_attempt_ms: optional(self.first_attempt_ms.load(Relaxed)),
+            next_attempt_ms: optional(self.next_attempt_ms.load(Relaxed)),
+        }
+    }
+
+    /// How long until the next attempt is due (zero when it is due now).
+    pub(crate) fn wait_for_next(&self) -> Duration {
+        self.clock.until(self.next_attempt_ms.load(Relaxed))
+    }
+
+    /// Whether an attempt starting now would start after the event's
+    /// maximum age; marks the delivery exhausted if so.
+    pub(crate) fn too_old_to_attempt(&self) -> bool {
+        let too_old = self.clock.now_ms() > self.age_limit_ms();
+        if too_old {
+            self.set_exhausted(ExhaustedRetryCondition::MaximumEventAgeInSeconds);
+        }
+        too_old
+    }
+
+    fn age_limit_ms(&self) -> u64 {
+        let age = u64::try_from(self.policy.maximum_event_age.as_millis()).unwrap_or(u64::MAX);
+        self.ingested_ms.saturating_add(age)
     }
 
     /// Logs the outcome of the attempt that just ended.
@@ -186,6 +234,11 @@ impl Service<Attempt> for Adapter {
     fn call(&mut self, attempt: Attempt) -> Self::Future {
         let state = &attempt.state;
         let number = state.attempts.fetch_add(1, Relaxed) + 1;
+        let now_ms = state.clock.now_ms().max(1);
+        state.next_attempt_ms.store(0, Relaxed);
+        let _ = state
+            .first_attempt_ms
+            .compare_exchange(0, now_ms, Relaxed, Relaxed);
         if let Some(trace) = &state.trace {
             state
                 .attempt_started_micros
@@ -213,33 +266,48 @@ impl Service<Attempt> for Adapter {
     }
 }
 
-/// EventBridge's retry policy as a tower policy.
+/// EventBridge's retry policy as a tower policy. The wait before a retry
+/// follows from the attempts already made, so a delivery resumed from a
+/// stored [`DeliveryState`] backs off as if it had never stopped.
 #[derive(Clone)]
 pub(crate) struct EventBridgeRetry {
-    maker: ExponentialBackoffMaker,
-    backoff: Option<ExponentialBackoff>,
+    backoff_min: Duration,
+    backoff_max: Duration,
+    jitter: f64,
 }
 
 impl EventBridgeRetry {
     fn new(settings: &StackSettings) -> EventBridgeRetry {
-        let max = settings.backoff_max.max(Duration::from_millis(1));
-        let maker = ExponentialBackoffMaker::new(
-            settings.backoff_min.min(max),
-            max,
-            settings.jitter.clamp(0.0, 100.0),
-            HasherRng::default(),
-        )
-        .unwrap_or_default();
+        let backoff_max = settings.backoff_max.max(Duration::from_millis(1));
         EventBridgeRetry {
-            maker,
-            backoff: None,
+            backoff_min: settings.backoff_min.min(backoff_max),
+            backoff_max,
+            jitter: if settings.jitter.is_finite() {
+                settings.jitter.clamp(0.0, 100.0)
+            } else {
+                0.0
+            },
         }
+    }
+
+    /// The wait before retry number `retry` (1 for the first): the minimum
+    /// doubled per earlier retry, capped at the maximum, plus up to
+    /// `jitter` times that, drawn at random.
+    fn backoff(&self, retry: u32) -> Duration {
+        let doublings = retry.saturating_sub(1).min(31);
+        let base = self
+            .backoff_min
+            .checked_mul(1 << doublings)
+            .unwrap_or(self.backoff_max)
+            .min(self.backoff_max);
+        let draw = RandomState::new().hash_one(retry) as f64 / u64::MAX as f64;
+        Duration::try_from_secs_f64(base.as_secs_f64() * (1.0 + self.jitter * draw)).unwrap_or(base)
     }
 
     /// The wait before the next attempt, or `None` when there is none:
     /// success, an error retrying cannot mend, or the policy exhausted.
     fn next_wait(
-        &mut self,
+        &self,
         state: &AttemptState,
         result: &Result<(), DeliveryError>,
     ) -> Option<tokio::time::Sleep> {
@@ -254,24 +322,16 @@ impl EventBridgeRetry {
             state.set_exhausted(ExhaustedRetryCondition::MaximumRetryAttempts);
             return None;
         }
-        let maker = &mut self.maker;
-        let sleep = self
-            .backoff
-            .get_or_insert_with(|| maker.make_backoff())
-            .next_backoff();
-        if sleep.deadline() > state.ingested_at + state.policy.maximum_event_age {
+        let wait = self.backoff(retries_made + 1);
+        let wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
+        let due_ms = state.clock.now_ms().saturating_add(wait_ms);
+        if due_ms > state.age_limit_ms() {
             state.set_exhausted(ExhaustedRetryCondition::MaximumEventAgeInSeconds);
             return None;
         }
-        let due = std::time::SystemTime::now()
-            + sleep
-                .deadline()
-                .saturating_duration_since(tokio::time::Instant::now());
-        let due_ms = due
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        state.next_attempt_ms.store(due_ms, Relaxed);
         state.counters.next_retry_unix_ms.store(due_ms, Relaxed);
-        Some(sleep)
+        Some(tokio::time::sleep(wait))
     }
 }
 

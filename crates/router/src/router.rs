@@ -19,7 +19,11 @@ use tower::ServiceExt;
 
 use crate::arn::TargetKind;
 use crate::clock::format_rfc3339;
+use crate::completion::{
+    Completion, DeliveryKey, DeliveryOutcome, DeliveryResult, FailureRecord, INTERRUPTED, Pending,
+};
 use crate::deliver::{Connect, ConnectError, Deliver, Delivery, DeliveryError, FailureKind};
+use crate::delivery_state::{DeliveryState, WallClock};
 use crate::document::{Node, decode_str};
 use crate::metrics::{Metrics, TargetCounters};
 use crate::model::Rule;
@@ -30,32 +34,6 @@ use crate::processing_log::{
 };
 use crate::table::RuleTable;
 use crate::validation::ValidationError;
-
-/// The error code of a delivery cut short by [`Router::interrupt`].
-pub const INTERRUPTED: &str = "interrupted";
-
-/// A delivery that neither reached its target nor its dead-letter queue.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FailureRecord {
-    /// The rule's ARN.
-    pub rule_arn: String,
-    /// The target's id.
-    pub target_id: String,
-    /// The target's ARN.
-    pub target_arn: String,
-    /// The event as received.
-    pub event: Arc<str>,
-    /// The error code (`ERROR_CODE` of a dead-letter message).
-    pub error_code: String,
-    /// The error message.
-    pub error_message: String,
-    /// Retries made.
-    pub retry_attempts: u32,
-    /// Why retries stopped, if they ran out.
-    pub exhausted_retry_condition: Option<&'static str>,
-    /// The dead-letter queue's own error, if it refused the event.
-    pub dead_letter_error: Option<String>,
-}
 
 /// Settings of a router.
 ///
@@ -71,6 +49,8 @@ pub struct RouterSettings {
     /// Deliveries in flight (including retry waits) across all targets;
     /// [`Router::route`] waits for room beyond this.
     pub max_pending: usize,
+    /// The wall clock delivery states are kept on (see [`DeliveryState`]).
+    pub clock: WallClock,
 }
 
 impl Default for RouterSettings {
@@ -78,6 +58,7 @@ impl Default for RouterSettings {
         RouterSettings {
             stack: StackSettings::default(),
             max_pending: 10_000,
+            clock: WallClock::new(),
         }
     }
 }
@@ -130,6 +111,25 @@ struct Inner {
     log: Option<ProcessingLog>,
     /// Set once by [`Router::interrupt`]; every delivery watches it.
     interrupted: tokio::sync::watch::Sender<bool>,
+}
+
+/// How [`Router::route_tracked`] routes an event.
+///
+/// ```
+/// use sluice_router::RouteOptions;
+/// let fresh = RouteOptions::default();
+/// assert!(fresh.ingested_ms.is_none() && fresh.resume.is_none());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RouteOptions {
+    /// When the event was taken in, in milliseconds since the Unix epoch
+    /// (for an event read back from a durable log); the age limit counts
+    /// from here. `None` is now.
+    pub ingested_ms: Option<u64>,
+    /// Deliveries to resume, each from its stored state. When set, only
+    /// the event's deliveries named here run: the others were final
+    /// before. `None` runs every delivery from its first attempt.
+    pub resume: Option<HashMap<DeliveryKey, DeliveryState>>,
 }
 
 /// What routing one event started.
@@ -345,6 +345,71 @@ impl Router {
     /// its own pending slot and its target's concurrency slot, so a slow
     /// target delays only its own deliveries.
     pub async fn route(&self, bus: &str, event: &[u8]) -> Result<Routed, RouteError> {
+        let (routed, _) = self.route_event(bus, event, None).await?;
+        Ok(routed)
+    }
+
+    /// Routes one event as [`Router::route`] does and returns its
+    /// [`Completion`], which resolves once every delivery is final:
+    /// delivered, dead-lettered or failed, each with its attempts. The
+    /// failures of a tracked event go to its outcome, not to
+    /// [`Router::take_failures`].
+    ///
+    /// With [`RouteOptions::resume`], the deliveries named there continue
+    /// from their stored states: the attempt count, the backoff and the
+    /// age limit go on from where they were.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use sluice_router::arn::{Arn, TargetKind};
+    /// use sluice_router::*;
+    /// use sluice_router::{load, model::Environment, table::RuleTable};
+    ///
+    /// struct Accept;
+    /// impl Deliver for Accept {
+    ///     fn deliver(&self, _: Delivery) -> BoxFuture<Result<(), DeliveryError>> { Box::pin(async { Ok(()) }) }
+    /// }
+    /// struct Connector;
+    /// impl Connect for Connector {
+    ///     fn connect(&self, _: &Arn, _: TargetKind) -> Result<Arc<dyn Deliver>, ConnectError> { Ok(Arc::new(Accept)) }
+    /// }
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let rules = load::parse_rules("r.json", r#"[{"Name": "r", "EventPattern": {"source": ["a"]},
+    ///     "Targets": [{"Id": "t", "Arn": "arn:aws:sqs:us-east-1:123456789012:q"}]}]"#,
+    ///     &Default::default(), &Environment::default()).unwrap();
+    /// let router = Router::new(RuleTable::new(rules).unwrap(), Arc::new(Connector), RouterSettings::default()).unwrap();
+    /// let completion = router
+    ///     .route_tracked("default", br#"{"id": "e-1", "source": "a"}"#, &RouteOptions::default())
+    ///     .await
+    ///     .unwrap();
+    /// let outcome = completion.wait().await;
+    /// assert_eq!(outcome.event_id.as_deref(), Some("e-1"));
+    /// assert_eq!(outcome.deliveries[0].result, DeliveryResult::Delivered);
+    /// assert_eq!(outcome.deliveries[0].state.attempts, 1);
+    /// # });
+    /// ```
+    pub async fn route_tracked(
+        &self,
+        bus: &str,
+        event: &[u8],
+        options: &RouteOptions,
+    ) -> Result<Completion, RouteError> {
+        let (_, completion) = self.route_event(bus, event, Some(options)).await?;
+        Ok(completion.unwrap_or(Completion {
+            event_id: None,
+            pending: Vec::new(),
+            outcomes: None,
+        }))
+    }
+
+    /// Matches, plans and starts the deliveries of one event; tracked when
+    /// `tracking` is given.
+    async fn route_event(
+        &self,
+        bus: &str,
+        event: &[u8],
+        tracking: Option<&RouteOptions>,
+    ) -> Result<(Routed, Option<Completion>), RouteError> {
         let inner = &self.inner;
         inner.metrics.events.fetch_add(1, Relaxed);
         let ingested_at = Instant::now();
@@ -362,7 +427,7 @@ impl Router {
                     &matched,
                     text.trim().into(),
                     &|| format_rfc3339(wall_clock),
-                    inner.log.is_some(),
+                    inner.log.is_some() || tracking.is_some(),
                 )
             });
         if let Some(log) = &inner.log {
@@ -375,24 +440,54 @@ impl Router {
                 return Err(e);
             }
         };
-        Ok(self.start_deliveries(&matched, planned, ingested_at).await)
+        let event_id = match (&tracking, planned.first()) {
+            (None, _) => None,
+            (Some(_), Some(first)) => first.event_id.clone(),
+            (Some(_), None) => crate::plan::read_event_id(event)?,
+        };
+        let (routed, completion) = self
+            .start_deliveries(&matched, planned, ingested_at, tracking)
+            .await;
+        Ok((
+            routed,
+            completion.map(|mut completion| {
+                completion.event_id = event_id;
+                completion
+            }),
+        ))
     }
 
     /// Counts the matched rules and starts every planned delivery on one
-    /// task (see [`Router::route`]).
+    /// task (see [`Router::route`]); with `tracking`, also returns the
+    /// event's [`Completion`].
     async fn start_deliveries(
         &self,
         matched: &[Arc<Rule>],
-        planned: Vec<PlannedDelivery>,
+        mut planned: Vec<PlannedDelivery>,
         ingested_at: Instant,
-    ) -> Routed {
+        tracking: Option<&RouteOptions>,
+    ) -> (Routed, Option<Completion>) {
         let inner = &self.inner;
         let mut routed = Routed::default();
         if let Some(log) = &inner.log {
             log_rule_matches(log, matched, &planned);
         }
+        let resume = tracking.and_then(|t| t.resume.as_ref());
+        if let Some(resume) = resume {
+            planned.retain(|d| resume.contains_key(&key_of(d)));
+        }
+        let ingested_ms = tracking
+            .and_then(|t| t.ingested_ms)
+            .unwrap_or_else(|| inner.settings.clock.now_ms());
+        let empty = || {
+            tracking.map(|_| Completion {
+                event_id: None,
+                pending: Vec::new(),
+                outcomes: None,
+            })
+        };
         if planned.is_empty() {
-            return routed;
+            return (routed, empty());
         }
         for rule in matched {
             let counters = inner.metrics.rule(&rule.arn);
@@ -403,10 +498,11 @@ impl Router {
         routed.deliveries = planned.len();
         let count = u32::try_from(planned.len()).unwrap_or(u32::MAX);
         let Ok(mut permits) = inner.pending.clone().acquire_many_owned(count).await else {
-            return routed;
+            return (routed, empty());
         };
         let stacks = inner.stacks.load();
         let mut jobs = Vec::with_capacity(planned.len());
+        let mut pending = Vec::new();
         let mut counters_of: Option<(*const Rule, Arc<crate::metrics::RuleTargets>)> = None;
         for delivery in planned {
             let rule_ptr = Arc::as_ptr(&delivery.rule);
@@ -422,18 +518,85 @@ impl Router {
             let counters = rule_targets.target(&target.id);
             counters.invocations_created.fetch_add(1, Relaxed);
             let stack = stacks.get(target.arn.as_str()).cloned();
+            let start = match resume {
+                Some(resume) => resume
+                    .get(&key_of(&delivery))
+                    .copied()
+                    .unwrap_or(DeliveryState::new(ingested_ms)),
+                None => DeliveryState::new(ingested_ms),
+            };
+            let trace = self.trace(&delivery);
+            let state = Arc::new(AttemptState::new(
+                target.retry_policy,
+                start,
+                inner.settings.clock,
+                ingested_at,
+                counters.clone(),
+                trace.clone(),
+            ));
+            if tracking.is_some() {
+                pending.push(Pending {
+                    key: key_of(&delivery),
+                    target_arn: target.arn.to_string(),
+                    event: delivery.event.clone(),
+                    state: state.clone(),
+                });
+            }
             let permit = permits.split(1);
-            jobs.push(
-                self.clone()
-                    .run_delivery(delivery, counters, stack, ingested_at, permit),
-            );
+            jobs.push(self.clone().run_delivery(
+                delivery,
+                counters,
+                stack,
+                state,
+                trace,
+                tracking.is_some(),
+                permit,
+            ));
         }
+        let (completion, sender) = match tracking {
+            None => (None, None),
+            Some(_) => {
+                let (sender, receiver) = tokio::sync::oneshot::channel();
+                let keys: Vec<DeliveryKey> = pending.iter().map(|p| p.key.clone()).collect();
+                let completion = Completion {
+                    event_id: None,
+                    pending,
+                    outcomes: Some(receiver),
+                };
+                (Some(completion), Some((sender, keys)))
+            }
+        };
         tokio::spawn(async move {
-            let mut running: futures_util::stream::FuturesUnordered<_> = jobs.into_iter().collect();
-            while futures_util::StreamExt::next(&mut running).await.is_some() {}
+            let results = futures_util::future::join_all(jobs).await;
             drop(permits);
+            if let Some((sender, keys)) = sender {
+                let outcomes = keys
+                    .into_iter()
+                    .zip(results)
+                    .map(|(key, (result, state))| DeliveryOutcome { key, result, state })
+                    .collect();
+                // The caller may have stopped waiting; the outcome is then
+                // nobody's to act on.
+                let _ = sender.send(outcomes);
+            }
         });
-        routed
+        (routed, completion)
+    }
+
+    /// The processing-log records of one delivery, when logging.
+    fn trace(&self, delivery: &PlannedDelivery) -> Option<Arc<InvocationTrace>> {
+        let target = delivery.target();
+        self.inner.log.as_ref().map(|log| {
+            Arc::new(InvocationTrace {
+                log: log.clone(),
+                bus: delivery.rule.bus.clone(),
+                event_id: delivery.event_id.clone(),
+                invocation_id: uuid::Uuid::new_v4().to_string(),
+                rule_arn: delivery.rule.arn.clone(),
+                target_id: target.id.clone(),
+                target_arn: target.arn.to_string(),
+            })
+        })
     }
 
     /// Fires a scheduled rule: its targets receive `event` (the "Scheduled
@@ -449,7 +612,8 @@ impl Router {
             read_id,
         ) {
             Ok(planned) => {
-                self.start_deliveries(&matched, planned, ingested_at).await;
+                self.start_deliveries(&matched, planned, ingested_at, None)
+                    .await;
             }
             Err(_) => {
                 self.inner.metrics.invalid_events.fetch_add(1, Relaxed);
@@ -457,61 +621,59 @@ impl Router {
         }
     }
 
-    /// One delivery, from its first attempt to its end: delivered,
-    /// dead-lettered or recorded.
+    /// One delivery, from its next attempt to its end: delivered,
+    /// dead-lettered or failed. An untracked failure is recorded for
+    /// [`Router::take_failures`] before the delivery's pending slot is
+    /// given back, so [`Router::drain`] sees it.
+    #[allow(clippy::too_many_arguments)]
     async fn run_delivery(
         self,
         delivery: PlannedDelivery,
         counters: Arc<TargetCounters>,
         stack: Option<TargetStack>,
-        ingested_at: Instant,
+        state: Arc<AttemptState>,
+        trace: Option<Arc<InvocationTrace>>,
+        tracked: bool,
         permit: Option<tokio::sync::OwnedSemaphorePermit>,
-    ) {
-        let target = delivery.target();
-        let trace = self.inner.log.as_ref().map(|log| {
-            Arc::new(InvocationTrace {
-                log: log.clone(),
-                bus: delivery.rule.bus.clone(),
-                event_id: delivery.event_id.clone(),
-                invocation_id: uuid::Uuid::new_v4().to_string(),
-                rule_arn: delivery.rule.arn.clone(),
-                target_id: target.id.clone(),
-                target_arn: target.arn.to_string(),
-            })
-        });
+    ) -> (DeliveryResult, DeliveryState) {
+        let ingested_at = state.ingested_at;
         if let Some(trace) = &trace {
             trace.record(Step::InvocationStart, Map::new, None);
         }
         let outcome = match (&delivery.payload, stack) {
             (Err(transform), _) => {
                 counters.dead_letter_invocations.fetch_add(1, Relaxed);
-                Err((
-                    DeliveryError::client(transform.code(), transform.to_string()),
-                    0,
-                    None,
+                Err(DeliveryError::client(
+                    transform.code(),
+                    transform.to_string(),
                 ))
             }
-            (Ok(_), None) => Err((
-                DeliveryError::new(
-                    FailureKind::NoResource,
-                    "NO_RESOURCE",
-                    "the target is not connected",
-                ),
-                0,
-                None,
+            (Ok(_), None) => Err(DeliveryError::new(
+                FailureKind::NoResource,
+                "NO_RESOURCE",
+                "the target is not connected",
             )),
             (Ok(payload), Some(stack)) => {
                 let mut message = Delivery::new(payload.clone(), delivery.event_id.clone());
                 message.parameters = delivery.parameters.clone();
-                let state = Arc::new(AttemptState::new(
-                    target.retry_policy,
-                    ingested_at,
-                    counters.clone(),
-                    trace.clone(),
-                ));
                 let attempt = Attempt {
                     delivery: message,
                     state: state.clone(),
+                };
+                let attempts = async {
+                    // A resumed delivery waits out the backoff it stood in,
+                    // and gives up if the event grew too old meanwhile.
+                    let wait = state.wait_for_next();
+                    if !wait.is_zero() {
+                        tokio::time::sleep(wait).await;
+                    }
+                    if state.attempts.load(Relaxed) > 0 && state.too_old_to_attempt() {
+                        return Err(DeliveryError::server(
+                            "MaximumEventAgeExceeded",
+                            "the event passed its maximum age before its next attempt",
+                        ));
+                    }
+                    stack.oneshot(attempt).await
                 };
                 let mut interrupted = self.inner.interrupted.subscribe();
                 // The interrupt is polled first: once it is set, no further
@@ -523,16 +685,13 @@ impl Router {
                         INTERRUPTED,
                         "the run was interrupted before this delivery was final",
                     )),
-                    result = stack.oneshot(attempt) => result,
+                    result = attempts => result,
                 };
                 counters.invocations.fetch_add(1, Relaxed);
-                result.map_err(|e| {
-                    let retries = state.attempts.load(Relaxed).saturating_sub(1);
-                    (e, retries, state.exhausted().map(|c| c.as_str()))
-                })
+                result
             }
         };
-        match outcome {
+        let result = match outcome {
             Ok(()) => {
                 counters.delivered.fetch_add(1, Relaxed);
                 if let Some(trace) = &trace {
@@ -542,8 +701,11 @@ impl Router {
                         None,
                     );
                 }
+                DeliveryResult::Delivered
             }
-            Err((error, retries, exhausted)) => {
+            Err(error) => {
+                let retries = state.snapshot().retries();
+                let exhausted = state.exhausted().map(|c| c.as_str());
                 counters.failed_invocations.fetch_add(1, Relaxed);
                 counters.record_failure_reason(error.code());
                 if let Some(trace) = &trace {
@@ -561,21 +723,31 @@ impl Router {
                         Some(error_member(&error)),
                     );
                 }
-                self.dead_letter(
-                    &delivery,
-                    &counters,
-                    error,
-                    (retries, exhausted),
-                    trace.as_deref(),
-                )
-                .await;
+                let result = self
+                    .dead_letter(
+                        &delivery,
+                        &counters,
+                        error,
+                        (retries, exhausted),
+                        trace.as_deref(),
+                    )
+                    .await;
+                if let (DeliveryResult::Failed(record), false) = (&result, tracked) {
+                    self.inner
+                        .failures
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(record.clone());
+                }
+                result
             }
-        }
+        };
         drop(permit);
+        (result, state.snapshot())
     }
 
-    /// Sends a failed delivery's event to the target's dead-letter queue,
-    /// or records it.
+    /// Sends a failed delivery's event to the target's dead-letter queue;
+    /// without one, or when it refuses, the failure's record.
     async fn dead_letter(
         &self,
         delivery: &PlannedDelivery,
@@ -583,7 +755,7 @@ impl Router {
         error: DeliveryError,
         (retry_attempts, exhausted): (u32, Option<&'static str>),
         trace: Option<&InvocationTrace>,
-    ) {
+    ) -> DeliveryResult {
         let (rule, target, event) = (&delivery.rule, delivery.target(), delivery.event.clone());
         let mut dead_letter_error = None;
         // An interrupted delivery is recorded, not dead-lettered: the run
@@ -650,7 +822,11 @@ impl Router {
             match sent {
                 Ok(()) => {
                     counters.invocations_sent_to_dlq.fetch_add(1, Relaxed);
-                    return;
+                    return DeliveryResult::DeadLettered {
+                        error_code: error.dead_letter_code().to_string(),
+                        error_message: error.message().to_string(),
+                        exhausted_retry_condition: exhausted,
+                    };
                 }
                 Err(e) => {
                     counters
@@ -661,22 +837,23 @@ impl Router {
             }
         }
         counters.recorded_failures.fetch_add(1, Relaxed);
-        self.inner
-            .failures
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(FailureRecord {
-                rule_arn: rule.arn.clone(),
-                target_id: target.id.clone(),
-                target_arn: target.arn.to_string(),
-                event,
-                error_code: error.dead_letter_code().to_string(),
-                error_message: error.message().to_string(),
-                retry_attempts,
-                exhausted_retry_condition: exhausted,
-                dead_letter_error,
-            });
+        DeliveryResult::Failed(FailureRecord {
+            rule_arn: rule.arn.clone(),
+            target_id: target.id.clone(),
+            target_arn: target.arn.to_string(),
+            event,
+            error_code: error.dead_letter_code().to_string(),
+            error_message: error.message().to_string(),
+            retry_attempts,
+            exhausted_retry_condition: exhausted,
+            dead_letter_error,
+        })
     }
+}
+
+/// The key of a planned delivery.
+fn key_of(delivery: &PlannedDelivery) -> DeliveryKey {
+    DeliveryKey::new(delivery.rule.arn.as_str(), delivery.target().id.as_str())
 }
 
 /// `latency_ms` since the event was taken in.

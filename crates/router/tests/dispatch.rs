@@ -1,140 +1,20 @@
 //! Delivery under injected faults, with in-process fake targets. Time is
 //! paused (tokio's test clock), so retries with real backoff run instantly.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::Ordering::SeqCst;
 use std::time::Duration;
 
-use sluice_router::arn::{Arn, TargetKind};
 use sluice_router::load::parse_rules;
 use sluice_router::metrics::TargetSnapshot;
 use sluice_router::model::Environment;
-use sluice_router::policy::StackSettings;
 use sluice_router::table::RuleTable;
-use sluice_router::{
-    BoxFuture, Connect, ConnectError, Deliver, Delivery, DeliveryError, FailureKind, INTERRUPTED,
-    Router, RouterSettings,
-};
+use sluice_router::{DeliveryError, FailureKind, INTERRUPTED, Router};
 
-/// What a fake target does on its n-th call (1-based).
-type Script = Arc<dyn Fn(usize) -> Behaviour + Send + Sync>;
+mod common;
+use common::{Behaviour, Fakes, arn, attributes, event, router, settings};
 
-#[derive(Clone)]
-enum Behaviour {
-    Accept,
-    Fail(DeliveryError),
-    Hang(Duration),
-}
-
-struct FakeTarget {
-    script: Script,
-    calls: AtomicUsize,
-    received: Mutex<Vec<Delivery>>,
-    in_flight: AtomicUsize,
-    max_in_flight: AtomicUsize,
-}
-
-/// The deliverer the router gets for a fake target.
-struct Handle(Arc<FakeTarget>);
-
-impl Deliver for Handle {
-    fn deliver(&self, delivery: Delivery) -> BoxFuture<Result<(), DeliveryError>> {
-        let this = self.0.clone();
-        let n = this.calls.fetch_add(1, SeqCst) + 1;
-        let behaviour = (this.script)(n);
-        let now = this.in_flight.fetch_add(1, SeqCst) + 1;
-        this.max_in_flight.fetch_max(now, SeqCst);
-        Box::pin(async move {
-            let result = match behaviour {
-                Behaviour::Accept => {
-                    this.received.lock().unwrap().push(delivery);
-                    Ok(())
-                }
-                Behaviour::Fail(e) => Err(e),
-                Behaviour::Hang(d) => {
-                    tokio::time::sleep(d).await;
-                    this.received.lock().unwrap().push(delivery);
-                    Ok(())
-                }
-            };
-            this.in_flight.fetch_sub(1, SeqCst);
-            result
-        })
-    }
-}
-
-/// Fake targets by ARN; the connector hands them out.
-#[derive(Default, Clone)]
-struct Fakes {
-    targets: Arc<Mutex<HashMap<String, Arc<FakeTarget>>>>,
-}
-
-impl Fakes {
-    fn add(&self, arn: &str, script: impl Fn(usize) -> Behaviour + Send + Sync + 'static) {
-        let target = Arc::new(FakeTarget {
-            script: Arc::new(script),
-            calls: AtomicUsize::new(0),
-            received: Mutex::new(Vec::new()),
-            in_flight: AtomicUsize::new(0),
-            max_in_flight: AtomicUsize::new(0),
-        });
-        self.targets.lock().unwrap().insert(arn.to_string(), target);
-    }
-
-    fn get(&self, arn: &str) -> Arc<FakeTarget> {
-        self.targets.lock().unwrap()[arn].clone()
-    }
-}
-
-impl Connect for Fakes {
-    fn connect(&self, arn: &Arn, _: TargetKind) -> Result<Arc<dyn Deliver>, ConnectError> {
-        match self.targets.lock().unwrap().get(arn.as_str()) {
-            Some(t) => Ok(Arc::new(Handle(t.clone()))),
-            None => Err(ConnectError {
-                arn: arn.to_string(),
-                message: "no such fake".into(),
-            }),
-        }
-    }
-}
-
-fn arn(name: &str) -> String {
-    format!("arn:aws:sqs:us-east-1:123456789012:{name}")
-}
-
-fn settings() -> RouterSettings {
-    RouterSettings {
-        stack: StackSettings {
-            concurrency_per_target: 8,
-            attempt_timeout: Duration::from_secs(5),
-            backoff_min: Duration::from_secs(1),
-            backoff_max: Duration::from_secs(60),
-            jitter: 1.0,
-        },
-        max_pending: 1000,
-    }
-}
-
-fn router(fakes: &Fakes, rules: &str) -> Router {
-    let rules = parse_rules(
-        "rules.json",
-        rules,
-        &Default::default(),
-        &Environment::default(),
-    )
-    .expect("test rules load");
-    Router::new(
-        RuleTable::new(rules).unwrap(),
-        Arc::new(fakes.clone()),
-        settings(),
-    )
-    .expect("fakes connect")
-}
-
-fn event(i: usize) -> String {
-    format!(r#"{{"id": "e{i}", "source": "test", "detail-type": "t", "detail": {{"n": {i}}}}}"#)
-}
+const RULE_ARN: &str = "arn:aws:events:us-east-1:123456789012:rule/all";
 
 /// Routes test event `i` and returns how many rules it matched.
 async fn rules_matched(router: &Router, i: usize) -> usize {
@@ -156,15 +36,6 @@ fn one_rule(text: &str) -> sluice_router::model::Rule {
     .unwrap()
     .remove(0)
 }
-
-fn attributes(d: &Delivery) -> HashMap<&str, &str> {
-    d.attributes
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect()
-}
-
-const RULE_ARN: &str = "arn:aws:events:us-east-1:123456789012:rule/all";
 
 #[tokio::test(start_paused = true)]
 async fn every_delivery_is_delivered_dead_lettered_or_recorded() {
