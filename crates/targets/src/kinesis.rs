@@ -1,16 +1,14 @@
 //! Kinesis streams: PutRecords with the partition key from
 //! `KinesisParameters.PartitionKeyPath` (the event id by default).
 
-use std::sync::Arc;
-
 use aws_sdk_kinesis::Client;
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use sluice_router::arn::Arn;
-use sluice_router::{BoxFuture, Deliver, Delivery, DeliveryError};
+use sluice_router::{Delivery, DeliveryError};
 
-use crate::batch::{Batcher, SendBatch};
-use crate::error::{classify_code, from_sdk, too_large};
+use crate::batch::{Batched, SendBatch, entries, fail_entry, fail_sent};
+use crate::error::{from_sdk, too_large};
 
 /// Records in one PutRecords call.
 pub const MAX_BATCH_RECORDS: usize = 500;
@@ -22,16 +20,22 @@ pub const MAX_RECORD_BYTES: usize = 1_048_576;
 pub const MAX_PARTITION_KEY_CHARS: usize = 256;
 
 /// Delivers to one Kinesis stream.
-pub(crate) struct KinesisStream {
-    batcher: Batcher,
-}
+pub(crate) type KinesisStream = Batched<Stream>;
 
-struct Stream {
+/// PutRecords to one stream.
+pub(crate) struct Stream {
     client: Client,
     arn: String,
 }
 
 impl Stream {
+    pub(crate) fn new(client: Client, arn: &Arn) -> Stream {
+        Stream {
+            client,
+            arn: arn.to_string(),
+        }
+    }
+
     fn entry(delivery: &Delivery) -> Result<PutRecordsRequestEntry, DeliveryError> {
         let key = delivery
             .parameters
@@ -58,78 +62,38 @@ impl Stream {
             .build()
             .map_err(|e| DeliveryError::client("InvalidParameterValue", e.to_string()))
     }
+}
+
+impl SendBatch for Stream {
+    const MAX_ENTRIES: usize = MAX_BATCH_RECORDS;
+    const MAX_BYTES: usize = MAX_BATCH_BYTES;
 
     async fn send(&self, deliveries: Vec<Delivery>) -> Vec<Result<(), DeliveryError>> {
         let mut results: Vec<Result<(), DeliveryError>> = vec![Ok(()); deliveries.len()];
-        let mut entries = Vec::with_capacity(deliveries.len());
-        let mut positions = Vec::with_capacity(deliveries.len());
-        for (i, delivery) in deliveries.iter().enumerate() {
-            match Stream::entry(delivery) {
-                Ok(entry) => {
-                    entries.push(entry);
-                    positions.push(i);
-                }
-                Err(e) => results[i] = Err(e),
-            }
-        }
-        if entries.is_empty() {
+        let built = entries(&deliveries, &mut results, |_, d| Stream::entry(d));
+        if built.entries.is_empty() {
             return results;
         }
         let sent = self
             .client
             .put_records()
             .stream_arn(&self.arn)
-            .set_records(Some(entries))
+            .set_records(Some(built.entries))
             .send()
             .await;
         match sent {
-            Err(e) => {
-                let error = from_sdk(e);
-                for &i in &positions {
-                    results[i] = Err(error.clone());
-                }
-            }
+            Err(e) => fail_sent(&mut results, &built.positions, from_sdk(e)),
             Ok(output) => {
-                // Results come back in request order.
-                for (record, &i) in output.records().iter().zip(&positions) {
+                // Records come back in request order. A failed record is
+                // throughput exceeded or an internal failure: never the
+                // sender's fault, so always retried.
+                for (record, &position) in output.records().iter().zip(&built.positions) {
                     if let Some(code) = record.error_code() {
-                        let kind = match classify_code(Some(code), 400) {
-                            sluice_router::FailureKind::ClientError => {
-                                sluice_router::FailureKind::ServerError
-                            }
-                            kind => kind,
-                        };
-                        results[i] = Err(DeliveryError::new(
-                            kind,
-                            code,
-                            record.error_message().unwrap_or_default(),
-                        ));
+                        fail_entry(&mut results, position, code, false, record.error_message());
                     }
                 }
             }
         }
         results
-    }
-}
-
-impl KinesisStream {
-    pub(crate) fn new(client: Client, arn: &Arn) -> KinesisStream {
-        let stream = Arc::new(Stream {
-            client,
-            arn: arn.to_string(),
-        });
-        let send: SendBatch = Arc::new(move |deliveries| {
-            let stream = stream.clone();
-            Box::pin(async move { stream.send(deliveries).await })
-        });
-        KinesisStream {
-            batcher: Batcher::new(send, MAX_BATCH_RECORDS, MAX_BATCH_BYTES),
-        }
-    }
-}
-
-impl Deliver for KinesisStream {
-    fn deliver(&self, delivery: Delivery) -> BoxFuture<Result<(), DeliveryError>> {
-        self.batcher.submit(delivery)
     }
 }

@@ -45,12 +45,6 @@ compile_error!(
 
 #[cfg(any(
     feature = "kinesis",
-    feature = "sqs",
-    feature = "sns",
-    feature = "logs"
-))]
-#[cfg(any(
-    feature = "kinesis",
     feature = "logs",
     feature = "sns",
     feature = "sqs"
@@ -62,7 +56,11 @@ pub mod kinesis;
 #[cfg(feature = "lambda")]
 pub mod lambda;
 #[cfg(feature = "logs")]
+pub mod log_sink;
+#[cfg(feature = "logs")]
 pub mod logs;
+#[cfg(any(feature = "sns", feature = "sqs"))]
+mod message;
 #[cfg(feature = "sfn")]
 pub mod sfn;
 #[cfg(feature = "sns")]
@@ -97,6 +95,23 @@ pub const CREDENTIALS_TIMEOUT: std::time::Duration = std::time::Duration::from_s
 pub struct MissingCredentials {
     /// What the credentials chain said.
     pub reason: String,
+}
+
+/// Why the connector cannot serve an ARN.
+///
+/// ```
+/// let e = sluice_targets::ConnectorError::NotBuilt("SQS queue");
+/// assert!(e.to_string().contains("no SQS queue support"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConnectorError {
+    /// The target kind's cargo feature is off in this build.
+    #[error("this build has no {0} support (cargo feature of sluice-targets not enabled)")]
+    NotBuilt(&'static str),
+    /// A processing-log sink was asked for something other than a log group.
+    #[error("{0} is not a CloudWatch Logs log group ARN")]
+    NotALogGroup(String),
 }
 
 /// Connects target ARNs to AWS through the SDK; one client per service and
@@ -184,7 +199,7 @@ impl AwsConnector {
     /// The client for `kind` in `region` (the configured region when empty).
     // With some target features off, some arms and the macro go unused.
     #[allow(unused_macros, unreachable_code)]
-    fn client(&self, kind: TargetKind, region: &str) -> Result<Client, String> {
+    fn client(&self, kind: TargetKind, region: &str) -> Result<Client, ConnectorError> {
         let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(client) = clients.get(&(kind, region.to_string())) {
             return Ok(client.clone());
@@ -219,12 +234,7 @@ impl AwsConnector {
             #[cfg(feature = "logs")]
             TargetKind::CloudWatchLogGroup => build!(aws_sdk_cloudwatchlogs, Logs),
             #[allow(unreachable_patterns)]
-            other => {
-                return Err(format!(
-                    "this build has no {} support (cargo feature of sluice-targets not enabled)",
-                    other.label()
-                ));
-            }
+            other => return Err(ConnectorError::NotBuilt(other.label())),
         };
         clients.insert((kind, region.to_string()), client.clone());
         Ok(client)
@@ -237,49 +247,54 @@ impl AwsConnector {
     /// must exist). Must be called inside a Tokio runtime.
     ///
     /// ```no_run
-    /// # async fn run() -> Result<(), String> {
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
     /// use sluice_router::arn::Arn;
     /// let connector = sluice_targets::AwsConnector::from_env().await;
-    /// let group = Arn::parse("arn:aws:logs:us-east-1:123456789012:log-group:/sluice/bus")
-    ///     .map_err(|e| e.message().to_string())?;
+    /// let group = Arn::parse("arn:aws:logs:us-east-1:123456789012:log-group:/sluice/bus")?;
     /// let sink = connector.log_group_sink(&group, "processing-log")?;
     /// # Ok(()) }
     /// ```
-    pub fn log_group_sink(&self, arn: &Arn, stream: &str) -> Result<logs::LogGroupSink, String> {
+    pub fn log_group_sink(
+        &self,
+        arn: &Arn,
+        stream: &str,
+    ) -> Result<log_sink::LogGroupSink, ConnectorError> {
         if arn.kind() != Some(TargetKind::CloudWatchLogGroup) {
-            return Err(format!("{arn} is not a CloudWatch Logs log group ARN"));
+            return Err(ConnectorError::NotALogGroup(arn.to_string()));
         }
         match self.client(TargetKind::CloudWatchLogGroup, arn.region())? {
-            Client::Logs(client) => Ok(logs::LogGroupSink::new(client, arn, stream)),
+            Client::Logs(client) => Ok(log_sink::LogGroupSink::new(client, arn, stream)),
             #[allow(unreachable_patterns)]
-            _ => Err("no CloudWatch Logs client".to_string()),
+            _ => Err(ConnectorError::NotBuilt(
+                TargetKind::CloudWatchLogGroup.label(),
+            )),
         }
     }
 }
 
 impl Connect for AwsConnector {
     fn connect(&self, arn: &Arn, kind: TargetKind) -> Result<Arc<dyn Deliver>, ConnectError> {
-        let client = self
-            .client(kind, arn.region())
-            .map_err(|message| ConnectError {
-                arn: arn.to_string(),
-                message,
-            })?;
+        let client = self.client(kind, arn.region()).map_err(|e| ConnectError {
+            arn: arn.to_string(),
+            message: e.to_string(),
+        })?;
         let deliverer: Arc<dyn Deliver> = match client {
             #[cfg(feature = "lambda")]
             Client::Lambda(c) => Arc::new(lambda::LambdaFunction::new(c, arn)),
             #[cfg(feature = "kinesis")]
-            Client::Kinesis(c) => Arc::new(kinesis::KinesisStream::new(c, arn)),
+            Client::Kinesis(c) => {
+                Arc::new(kinesis::KinesisStream::new(kinesis::Stream::new(c, arn)))
+            }
             #[cfg(feature = "sfn")]
             Client::Sfn(c) => Arc::new(sfn::StateMachine::new(c, arn)),
             #[cfg(feature = "sqs")]
-            Client::Sqs(c) => Arc::new(sqs::SqsQueue::new(c, arn)),
+            Client::Sqs(c) => Arc::new(sqs::SqsQueue::new(sqs::Queue::new(c, arn))),
             #[cfg(feature = "sns")]
-            Client::Sns(c) => Arc::new(sns::SnsTopic::new(c, arn)),
+            Client::Sns(c) => Arc::new(sns::SnsTopic::new(sns::Topic::new(c, arn))),
             #[cfg(feature = "ssm")]
             Client::Ssm(c) => Arc::new(ssm::RunCommand::new(c, arn)),
             #[cfg(feature = "logs")]
-            Client::Logs(c) => Arc::new(logs::LogGroup::new(c, arn)),
+            Client::Logs(c) => Arc::new(logs::LogGroup::new(logs::Group::new(c, arn, false))),
         };
         Ok(deliverer)
     }

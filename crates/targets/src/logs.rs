@@ -16,8 +16,7 @@
 //! failure count with the reason.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_sdk_cloudwatchlogs::Client;
@@ -26,12 +25,9 @@ use aws_sdk_cloudwatchlogs::types::InputLogEvent;
 use sluice_router::arn::Arn;
 use sluice_router::clock::{format_epoch_seconds, parse_rfc3339};
 use sluice_router::document::{Node, decode_str};
-use sluice_router::processing_log::{LogSink, LogStats};
-use sluice_router::target_parameters::DeliveryParameters;
-use sluice_router::{BoxFuture, Deliver, Delivery, DeliveryError};
-use tokio::sync::mpsc;
+use sluice_router::{Delivery, DeliveryError};
 
-use crate::batch::{Batcher, SendBatch};
+use crate::batch::{Batched, SendBatch};
 use crate::error::from_sdk;
 
 /// Log events in one PutLogEvents call.
@@ -51,11 +47,10 @@ pub const MAX_AGE_MS: i64 = 14 * 86_400_000;
 pub const MAX_FUTURE_MS: i64 = 2 * 3_600_000;
 
 /// Delivers to one log group.
-pub(crate) struct LogGroup {
-    batcher: Batcher,
-}
+pub(crate) type LogGroup = Batched<Group>;
 
-struct Group {
+/// PutLogEvents to one log group, creating streams as needed.
+pub(crate) struct Group {
     client: Client,
     name: String,
     /// Streams known to exist, when the same few streams are written again
@@ -71,30 +66,7 @@ struct Entry {
     message: String,
 }
 
-impl LogGroup {
-    pub(crate) fn new(client: Client, arn: &Arn) -> LogGroup {
-        let group = Arc::new(Group {
-            client,
-            name: arn.resource_name().to_string(),
-            known_streams: None,
-        });
-        let send: SendBatch = Arc::new(move |deliveries: Vec<Delivery>| {
-            let group = group.clone();
-            Box::pin(async move { group.send(deliveries).await })
-        });
-        LogGroup {
-            batcher: Batcher::new(send, MAX_BATCH_EVENTS, MAX_BATCH_BYTES),
-        }
-    }
-}
-
-impl Deliver for LogGroup {
-    fn deliver(&self, delivery: Delivery) -> BoxFuture<Result<(), DeliveryError>> {
-        self.batcher.submit(delivery)
-    }
-}
-
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
@@ -225,6 +197,21 @@ fn calls(entries: &[Entry], indexes: &[usize]) -> Vec<Vec<usize>> {
 }
 
 impl Group {
+    /// The log group `arn`; `remember_streams` when the same few streams
+    /// are written again and again, so each is created only once.
+    pub(crate) fn new(client: Client, arn: &Arn, remember_streams: bool) -> Group {
+        Group {
+            client,
+            name: arn.resource_name().to_string(),
+            known_streams: remember_streams.then(|| Mutex::new(HashSet::new())),
+        }
+    }
+}
+
+impl SendBatch for Group {
+    const MAX_ENTRIES: usize = MAX_BATCH_EVENTS;
+    const MAX_BYTES: usize = MAX_BATCH_BYTES;
+
     async fn send(&self, deliveries: Vec<Delivery>) -> Vec<Result<(), DeliveryError>> {
         let now = now_ms();
         let mut results: Vec<Result<(), DeliveryError>> = vec![Ok(()); deliveries.len()];
@@ -260,7 +247,9 @@ impl Group {
         }
         results
     }
+}
 
+impl Group {
     /// Creates `stream` unless it exists.
     async fn create_stream(&self, stream: &str) -> Result<(), DeliveryError> {
         let known = |streams: &Mutex<HashSet<String>>| {
@@ -377,128 +366,6 @@ impl Group {
     }
 }
 
-/// Records waiting to be written by a [`LogGroupSink`]; beyond this, new
-/// records are counted as failed rather than held.
-pub const SINK_QUEUE_RECORDS: usize = 100_000;
-
-/// A processing log written to a CloudWatch Logs log group: records are
-/// gathered into PutLogEvents calls (within the limits above) on one
-/// stream, stamped with the time they were written.
-///
-/// ```no_run
-/// # async fn run() -> Result<(), String> {
-/// use std::sync::Arc;
-/// use sluice_router::{arn::Arn, model::Environment};
-/// use sluice_router::processing_log::{LogLevel, ProcessingLog};
-/// let connector = sluice_targets::AwsConnector::from_env().await;
-/// let group = Arn::parse("arn:aws:logs:us-east-1:123456789012:log-group:/sluice/default")
-///     .map_err(|e| e.message().to_string())?;
-/// let sink = connector.log_group_sink(&group, "sluice/route")?;
-/// let log = ProcessingLog::new(LogLevel::Info, Arc::new(sink), &Environment::default());
-/// // … route with `Router::with_processing_log(…, Some(log.clone()))`, then:
-/// let stats = log.finish().await;
-/// # Ok(()) }
-/// ```
-pub struct LogGroupSink {
-    sender: Mutex<Option<mpsc::Sender<String>>>,
-    writer: Mutex<Option<tokio::task::JoinHandle<LogStats>>>,
-    dropped: AtomicU64,
-}
-
-impl LogGroupSink {
-    /// A sink into `stream` of the log group `arn`; the group must exist
-    /// (the stream is created). Must be called inside a Tokio runtime.
-    pub(crate) fn new(client: Client, arn: &Arn, stream: &str) -> LogGroupSink {
-        let group = Group {
-            client,
-            name: arn.resource_name().to_string(),
-            known_streams: Some(Mutex::new(HashSet::new())),
-        };
-        let (sender, receiver) = mpsc::channel(SINK_QUEUE_RECORDS);
-        let writer = tokio::spawn(write_records(group, stream.to_string(), receiver));
-        LogGroupSink {
-            sender: Mutex::new(Some(sender)),
-            writer: Mutex::new(Some(writer)),
-            dropped: AtomicU64::new(0),
-        }
-    }
-}
-
-/// Writes records as they come, as few calls as the limits allow.
-async fn write_records(
-    group: Group,
-    stream: String,
-    mut receiver: mpsc::Receiver<String>,
-) -> LogStats {
-    let mut stats = LogStats::default();
-    while let Some(first) = receiver.recv().await {
-        let mut bytes = first.len() + EVENT_OVERHEAD_BYTES;
-        let mut lines = vec![first];
-        while lines.len() < MAX_BATCH_EVENTS {
-            let Ok(next) = receiver.try_recv() else { break };
-            bytes += next.len() + EVENT_OVERHEAD_BYTES;
-            lines.push(next);
-            if bytes >= MAX_BATCH_BYTES {
-                break;
-            }
-        }
-        let now = now_ms();
-        let deliveries: Vec<Delivery> = lines
-            .into_iter()
-            .map(|line| {
-                let mut delivery = Delivery::new(line, Some(stream.as_str().into()));
-                delivery.parameters = DeliveryParameters::Logs {
-                    event_time_ms: Some(now),
-                };
-                delivery
-            })
-            .collect();
-        for result in group.send(deliveries).await {
-            match result {
-                Ok(()) => stats.written += 1,
-                Err(e) => {
-                    stats.failed += 1;
-                    stats.last_error = Some(format!("{}: {}", e.code(), e.message()));
-                }
-            }
-        }
-    }
-    stats
-}
-
-impl LogSink for LogGroupSink {
-    fn write_line(&self, line: String) {
-        let sender = self.sender.lock().unwrap_or_else(|e| e.into_inner());
-        let sent = sender.as_ref().map(|s| s.try_send(line));
-        if !matches!(sent, Some(Ok(()))) {
-            self.dropped.fetch_add(1, Relaxed);
-        }
-    }
-
-    fn finish(&self) -> BoxFuture<LogStats> {
-        // Closing the queue lets the writer drain it and end.
-        self.sender.lock().unwrap_or_else(|e| e.into_inner()).take();
-        let writer = self.writer.lock().unwrap_or_else(|e| e.into_inner()).take();
-        let dropped = self.dropped.load(Relaxed);
-        Box::pin(async move {
-            let mut stats = match writer {
-                Some(writer) => writer.await.unwrap_or_else(|e| LogStats {
-                    last_error: Some(format!("the log writer stopped: {e}")),
-                    ..LogStats::default()
-                }),
-                None => LogStats::default(),
-            };
-            if dropped > 0 {
-                stats.failed += dropped;
-                stats.last_error.get_or_insert_with(|| {
-                    format!("{dropped} records arrived while {SINK_QUEUE_RECORDS} were waiting to be written")
-                });
-            }
-            stats
-        })
-    }
-}
-
 /// Turns an index from the service into a position within `count`.
 fn clamp(count: usize) -> impl Fn(i32) -> usize {
     move |index| usize::try_from(index).unwrap_or(0).min(count)
@@ -507,6 +374,7 @@ fn clamp(count: usize) -> impl Fn(i32) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sluice_router::target_parameters::DeliveryParameters;
 
     fn delivery(payload: &str, time_ms: Option<i64>) -> Delivery {
         let mut d = Delivery::new(payload, Some("e-1".into()));

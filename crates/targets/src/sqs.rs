@@ -1,16 +1,16 @@
 //! SQS queues (targets and dead-letter queues): SendMessageBatch, FIFO
 //! message groups with the event id as deduplication id, message attributes.
 
-use std::sync::Arc;
-
 use aws_sdk_sqs::Client;
+use aws_sdk_sqs::types::builders::SendMessageBatchRequestEntryBuilder;
 use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
 use sluice_router::arn::Arn;
-use sluice_router::{BoxFuture, Deliver, Delivery, DeliveryError, FailureKind};
+use sluice_router::{Delivery, DeliveryError, FailureKind};
 use tokio::sync::OnceCell;
 
-use crate::batch::{Batcher, SendBatch, entries, fail_entries, fail_pending};
-use crate::error::{from_sdk, too_large};
+use crate::batch::{Batched, SendBatch, entries, fail_entry, fail_sent};
+use crate::error::from_sdk;
+use crate::message::{MessageEntry, invalid_attribute, invalid_entry, message_entry};
 
 /// Entries in one SendMessageBatch call.
 pub const MAX_BATCH_ENTRIES: usize = 10;
@@ -18,11 +18,10 @@ pub const MAX_BATCH_ENTRIES: usize = 10;
 pub const MAX_MESSAGE_BYTES: usize = 1_048_576;
 
 /// Delivers to one SQS queue.
-pub(crate) struct SqsQueue {
-    batcher: Batcher,
-}
+pub(crate) type SqsQueue = Batched<Queue>;
 
-struct Queue {
+/// SendMessageBatch to one queue, its URL looked up on first use.
+pub(crate) struct Queue {
     client: Client,
     name: String,
     account: String,
@@ -31,6 +30,16 @@ struct Queue {
 }
 
 impl Queue {
+    pub(crate) fn new(client: Client, arn: &Arn) -> Queue {
+        Queue {
+            client,
+            name: arn.resource_name().to_string(),
+            account: arn.account().to_string(),
+            fifo: arn.is_fifo(),
+            url: OnceCell::new(),
+        }
+    }
+
     async fn url(&self) -> Result<&str, DeliveryError> {
         self.url
             .get_or_try_init(|| async {
@@ -50,6 +59,11 @@ impl Queue {
             .await
             .map(String::as_str)
     }
+}
+
+impl SendBatch for Queue {
+    const MAX_ENTRIES: usize = MAX_BATCH_ENTRIES;
+    const MAX_BYTES: usize = MAX_MESSAGE_BYTES;
 
     async fn send(&self, deliveries: Vec<Delivery>) -> Vec<Result<(), DeliveryError>> {
         let url = match self.url().await {
@@ -57,90 +71,63 @@ impl Queue {
             Err(e) => return deliveries.iter().map(|_| Err(e.clone())).collect(),
         };
         let mut results: Vec<Result<(), DeliveryError>> = vec![Ok(()); deliveries.len()];
-        let entries = entries(&deliveries, &mut results, |i, d| self.entry(i, d));
-        if entries.is_empty() {
+        let built = entries(&deliveries, &mut results, |i, d| {
+            message_entry::<SendMessageBatchRequestEntryBuilder>(i, d, self.fifo)?
+                .build()
+                .map_err(invalid_entry)
+        });
+        if built.entries.is_empty() {
             return results;
         }
         let sent = self
             .client
             .send_message_batch()
             .queue_url(url)
-            .set_entries(Some(entries))
+            .set_entries(Some(built.entries))
             .send()
             .await;
         match sent {
-            Err(e) => fail_pending(&mut results, from_sdk(e)),
-            Ok(output) => fail_entries(
-                &mut results,
-                output
-                    .failed()
-                    .iter()
-                    .map(|f| (f.id(), f.code(), f.sender_fault(), f.message())),
-            ),
+            Err(e) => fail_sent(&mut results, &built.positions, from_sdk(e)),
+            Ok(output) => {
+                // Entry ids are the deliveries' positions.
+                for failed in output.failed() {
+                    if let Ok(position) = failed.id().parse() {
+                        fail_entry(
+                            &mut results,
+                            position,
+                            failed.code(),
+                            failed.sender_fault(),
+                            failed.message(),
+                        );
+                    }
+                }
+            }
         }
         results
     }
+}
 
-    fn entry(
-        &self,
-        index: usize,
-        delivery: &Delivery,
-    ) -> Result<SendMessageBatchRequestEntry, DeliveryError> {
-        if delivery.payload.len() > MAX_MESSAGE_BYTES {
-            return Err(too_large(
-                "the SQS message",
-                delivery.payload.len(),
-                MAX_MESSAGE_BYTES,
-            ));
-        }
-        let mut entry = SendMessageBatchRequestEntry::builder()
-            .id(index.to_string())
-            .message_body(delivery.payload.as_ref());
-        for (name, value) in &delivery.attributes {
-            let attribute = MessageAttributeValue::builder()
-                .data_type("String")
-                .string_value(value)
-                .build()
-                .map_err(|e| DeliveryError::client("InvalidAttribute", e.to_string()))?;
-            entry = entry.message_attributes(name, attribute);
-        }
-        if self.fifo {
-            let group = delivery
-                .parameters
-                .message_group_id()
-                .or(delivery.event_id.as_deref())
-                .map(str::to_string);
-            entry = entry
-                .set_message_group_id(group)
-                .set_message_deduplication_id(delivery.event_id.as_deref().map(str::to_string));
-        }
-        entry
+impl MessageEntry for SendMessageBatchRequestEntryBuilder {
+    const WHAT: &'static str = "the SQS message";
+    const MAX_MESSAGE_BYTES: usize = MAX_MESSAGE_BYTES;
+
+    fn start(id: String, body: &str) -> Self {
+        SendMessageBatchRequestEntry::builder()
+            .id(id)
+            .message_body(body)
+    }
+
+    fn string_attribute(self, name: &str, value: &str) -> Result<Self, DeliveryError> {
+        let attribute = MessageAttributeValue::builder()
+            .data_type("String")
+            .string_value(value)
             .build()
-            .map_err(|e| DeliveryError::client("InvalidParameterValue", e.to_string()))
+            .map_err(invalid_attribute)?;
+        Ok(self.message_attributes(name, attribute))
     }
-}
 
-impl SqsQueue {
-    pub(crate) fn new(client: Client, arn: &Arn) -> SqsQueue {
-        let queue = Arc::new(Queue {
-            client,
-            name: arn.resource_name().to_string(),
-            account: arn.account().to_string(),
-            fifo: arn.is_fifo(),
-            url: OnceCell::new(),
-        });
-        let send: SendBatch = Arc::new(move |deliveries| {
-            let queue = queue.clone();
-            Box::pin(async move { queue.send(deliveries).await })
-        });
-        SqsQueue {
-            batcher: Batcher::new(send, MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES),
-        }
-    }
-}
-
-impl Deliver for SqsQueue {
-    fn deliver(&self, delivery: Delivery) -> BoxFuture<Result<(), DeliveryError>> {
-        self.batcher.submit(delivery)
+    fn fifo(self, group: Option<String>, deduplication_id: Option<String>) -> Self {
+        self.set_message_group_id(group)
+            .set_message_deduplication_id(deduplication_id)
     }
 }
