@@ -15,6 +15,7 @@ mod matching;
 mod replaying;
 mod routing;
 mod rules;
+mod run_report;
 mod scheduling;
 mod testing;
 

@@ -30,8 +30,8 @@ use sluice_router::{Router, RouterSettings};
 
 use crate::delivering::{FailuresFile, StopSignal};
 use crate::input;
-use crate::routing;
 use crate::rules::RulesArgs;
+use crate::run_report;
 
 /// Options of `sluice replay`.
 #[derive(clap::Args, Clone)]
@@ -157,7 +157,7 @@ pub fn run(options: &ReplayOptions) -> Result<ExitCode> {
 
     let began = Instant::now();
     let read = Arc::new(AtomicU64::new(0));
-    let progress = routing::progress_bar();
+    let progress = run_report::progress_bar();
     let ticker = progress.clone().map(|bar| {
         let read = read.clone();
         std::thread::spawn(move || {
@@ -590,7 +590,7 @@ fn deliver(
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let (rule_names, target_arns) = routing::names(&table);
+    let (rule_names, target_arns) = run_report::names(&table);
     let bus = bus.to_string();
     runtime.block_on(async move {
         let connector = sluice_targets::AwsConnector::from_env().await;
@@ -633,9 +633,9 @@ fn deliver(
         }
         router.drain().await;
         retries.abort();
-        let rules = routing::rule_summaries(&router, &rule_names, &target_arns);
+        let rules = run_report::rule_summaries(&router, &rule_names, &target_arns);
         // Failed deliveries are written out before anything else can fail.
-        let mut failures = routing::write_failures(&router, &mut failures_file)?;
+        let mut failures = run_report::write_failures(&router, &mut failures_file)?;
         if !crate::logging::finish(log, &options.log).await {
             // Lost processing-log records fail the replay too (exit 2).
             failures += 1;

@@ -15,8 +15,8 @@ use sluice_router::{
     BoxFuture, Connect, ConnectError, Deliver, Delivery, DeliveryError, Router, RouterSettings,
 };
 
-use crate::routing;
 use crate::rules::RulesArgs;
+use crate::run_report;
 
 /// `sluice schedule` subcommands.
 #[derive(clap::Subcommand, Clone)]
@@ -176,7 +176,7 @@ fn fire(options: &RunOptions) -> Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let (rule_names, target_arns) = routing::names(&table);
+    let (rule_names, target_arns) = run_report::names(&table);
     let mut failures_file = crate::delivering::FailuresFile::create(failures)?;
     runtime.block_on(async {
         let connector: Arc<dyn Connect> = if dry_run {
@@ -196,9 +196,9 @@ fn fire(options: &RunOptions) -> Result<ExitCode> {
             .context("cannot wait for Ctrl-C")?;
         scheduler.abort();
         router.drain().await;
-        let summary = routing::rule_summaries(&router, &rule_names, &target_arns);
+        let summary = run_report::rule_summaries(&router, &rule_names, &target_arns);
         eprintln!("{}", serde_json::to_string_pretty(&summary)?);
-        if routing::write_failures(&router, &mut failures_file)? > 0 {
+        if run_report::write_failures(&router, &mut failures_file)? > 0 {
             return Ok(ExitCode::from(2));
         }
         Ok(ExitCode::SUCCESS)

@@ -26,12 +26,21 @@ const READ_ONLY_MANAGEMENT_EVENT: &str = r#"{"detail-type": ["AWS API Call via C
 /// table.matching("default", br#"{"source": "a"}"#, &mut scratch, &mut matched).unwrap();
 /// assert_eq!(matched[0].name, "r");
 /// ```
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct RuleTable {
     buses: HashMap<String, BusRules>,
     /// How events are scanned; `Validating` unless set with
     /// [`RuleTable::with_scan_mode`].
-    early_exit: bool,
+    mode: ScanMode,
+}
+
+impl Default for RuleTable {
+    fn default() -> RuleTable {
+        RuleTable {
+            buses: HashMap::new(),
+            mode: ScanMode::Validating,
+        }
+    }
 }
 
 /// A matching rule, with what matching asks of it kept beside the
@@ -119,31 +128,30 @@ fn is_read_only_management_event(
 
 impl BusRules {
     /// A bus with no rules yet, compiled once per scan mode and shared.
-    fn new(early_exit: bool) -> BusRules {
-        BusRules::empty(early_exit).clone()
+    fn new(mode: ScanMode) -> BusRules {
+        BusRules::empty(mode).clone()
     }
 
-    fn empty(early_exit: bool) -> &'static BusRules {
+    fn empty(mode: ScanMode) -> &'static BusRules {
         static VALIDATING: OnceLock<BusRules> = OnceLock::new();
         static EARLY_EXIT: OnceLock<BusRules> = OnceLock::new();
-        let cell = if early_exit { &EARLY_EXIT } else { &VALIDATING };
-        cell.get_or_init(|| BusRules::compile(early_exit))
+        let cell = if mode == ScanMode::EarlyExit {
+            &EARLY_EXIT
+        } else {
+            &VALIDATING
+        };
+        cell.get_or_init(|| BusRules::compile(mode))
     }
 
-    fn compile(early_exit: bool) -> BusRules {
+    fn compile(mode: ScanMode) -> BusRules {
         BusRules {
-            matcher: BusRules::builder(early_exit).build_empty(),
+            matcher: BusRules::builder(mode).build_empty(),
             by_id: Vec::new(),
             by_name: HashMap::new(),
         }
     }
 
-    fn builder(early_exit: bool) -> sluice_pattern::Builder {
-        let mode = if early_exit {
-            ScanMode::EarlyExit
-        } else {
-            ScanMode::Validating
-        };
+    fn builder(mode: ScanMode) -> sluice_pattern::Builder {
         Matcher::builder().configure(Config::new().scan_mode(mode))
     }
 
@@ -157,7 +165,7 @@ impl BusRules {
 
     /// One bus's rules compiled in one matcher build. Names must be
     /// unique; the first repeated one is the error.
-    fn from_rules(rules: Vec<Arc<Rule>>, early_exit: bool) -> Result<BusRules, RuleError> {
+    fn from_rules(rules: Vec<Arc<Rule>>, mode: ScanMode) -> Result<BusRules, RuleError> {
         let mut by_name = HashMap::with_capacity(rules.len());
         let mut by_id = Vec::new();
         for rule in &rules {
@@ -179,7 +187,7 @@ impl BusRules {
             };
             by_name.insert(rule.name.clone(), (rule.clone(), id));
         }
-        let matcher = BusRules::builder(early_exit)
+        let matcher = BusRules::builder(mode)
             .build_named(by_id.iter().flatten().map(|slot| {
                 (
                     slot.rule.name.clone(),
@@ -250,12 +258,12 @@ impl RuleTable {
         rules: impl IntoIterator<Item = Rule>,
         mode: ScanMode,
     ) -> Result<RuleTable, RuleError> {
-        RuleTable::compile(rules.into_iter().map(Arc::new), mode == ScanMode::EarlyExit)
+        RuleTable::compile(rules.into_iter().map(Arc::new), mode)
     }
 
     fn compile(
         rules: impl Iterator<Item = Arc<Rule>>,
-        early_exit: bool,
+        mode: ScanMode,
     ) -> Result<RuleTable, RuleError> {
         // Buses in the order they first appear, so errors come in file order.
         let mut order: Vec<String> = Vec::new();
@@ -272,23 +280,22 @@ impl RuleTable {
         let mut buses = HashMap::with_capacity(order.len());
         for bus in order {
             let rules = by_bus.remove(&bus).unwrap_or_default();
-            buses.insert(bus, BusRules::from_rules(rules, early_exit)?);
+            buses.insert(bus, BusRules::from_rules(rules, mode)?);
         }
-        Ok(RuleTable { buses, early_exit })
+        Ok(RuleTable { buses, mode })
     }
 
     /// The same rules, matching events in `mode`. `EarlyExit` skips the
     /// parts of an event no rule reads without checking them: use it only
     /// for events already known to be valid JSON (an archive's, say).
     pub fn with_scan_mode(self, mode: ScanMode) -> RuleTable {
-        let early_exit = mode == ScanMode::EarlyExit;
-        if early_exit == self.early_exit {
+        if mode == self.mode {
             return self;
         }
         let rules: Vec<Arc<Rule>> = self.rules().cloned().collect();
         // The rules were compiled once already, so this cannot fail; if it
         // did, the table would keep its mode rather than lose rules.
-        match RuleTable::compile(rules.into_iter(), early_exit) {
+        match RuleTable::compile(rules.into_iter(), mode) {
             Ok(table) => table,
             Err(_) => self,
         }
@@ -299,7 +306,7 @@ impl RuleTable {
     pub fn put(&mut self, rule: Rule) -> Result<(), ValidationError> {
         self.buses
             .entry(rule.bus.clone())
-            .or_insert_with(|| BusRules::new(self.early_exit))
+            .or_insert_with(|| BusRules::new(self.mode))
             .insert(Arc::new(rule))
     }
 
@@ -348,7 +355,7 @@ impl RuleTable {
     ) -> Result<(), EventError> {
         let Some(rules) = self.buses.get(bus) else {
             // No rules on this bus, but the event must still be valid.
-            return BusRules::empty(self.early_exit).matcher.matches_with(
+            return BusRules::empty(self.mode).matcher.matches_with(
                 &mut scratch.cache,
                 event,
                 &mut scratch.hits,
