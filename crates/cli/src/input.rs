@@ -145,9 +145,23 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
+/// An events stream that says when what it has buffered is used up, so a
+/// reader of a live pipe (`tail -f … | sluice match -`) hands on the events
+/// it has before it waits for more.
+pub trait EventRead: BufRead + Send {
+    /// Whether the buffered input is used up: the next read may wait.
+    fn drained(&self) -> bool;
+}
+
+impl<R: Read + Send> EventRead for BufReader<R> {
+    fn drained(&self) -> bool {
+        self.buffer().is_empty()
+    }
+}
+
 /// Opens an events file (`-` is standard input), decompressing `.gz` and
 /// `.zst` by their magic bytes. `read` counts the raw bytes consumed.
-pub fn open_events(path: &str, read: Arc<AtomicU64>) -> Result<Box<dyn BufRead + Send>> {
+pub fn open_events(path: &str, read: Arc<AtomicU64>) -> Result<Box<dyn EventRead>> {
     let raw: Box<dyn Read + Send> = if path == "-" {
         Box::new(io::stdin())
     } else {
@@ -157,7 +171,7 @@ pub fn open_events(path: &str, read: Arc<AtomicU64>) -> Result<Box<dyn BufRead +
     let magic = buffered
         .fill_buf()
         .with_context(|| format!("cannot read {path}"))?;
-    let reader: Box<dyn BufRead + Send> = if magic.starts_with(&[0x1f, 0x8b]) {
+    let reader: Box<dyn EventRead> = if magic.starts_with(&[0x1f, 0x8b]) {
         Box::new(BufReader::with_capacity(
             1 << 20,
             flate2::bufread::MultiGzDecoder::new(buffered),
@@ -206,10 +220,12 @@ pub const BATCH_BYTES: usize = 4 << 20;
 
 /// Splits a reader into batches, calling `send` for each; returns the
 /// number of batches. Lines over `max_event_bytes` are never held: their
-/// batch line records only their length.
+/// batch line records only their length. A batch also ends when the input
+/// read so far is used up, so events from a live pipe are matched as they
+/// arrive rather than when a batch fills.
 pub fn read_batches(
     file: &str,
-    mut reader: Box<dyn BufRead + Send>,
+    mut reader: Box<dyn EventRead>,
     first_seq: u64,
     max_event_bytes: usize,
     mut send: impl FnMut(Batch) -> Result<()>,
@@ -249,7 +265,8 @@ pub fn read_batches(
         } else {
             batch.data.truncate(start);
         }
-        if batch.lines.len() >= BATCH_LINES || batch.data.len() >= BATCH_BYTES {
+        let full = batch.lines.len() >= BATCH_LINES || batch.data.len() >= BATCH_BYTES;
+        if full || (reader.drained() && !batch.lines.is_empty()) {
             send(std::mem::replace(&mut batch, new_batch(seq + 1, &name)))?;
             seq += 1;
         }
@@ -284,7 +301,7 @@ pub struct EventLine {
 /// when reached (see [`open_events`]).
 pub struct EventLines {
     paths: std::vec::IntoIter<String>,
-    current: Option<(Arc<str>, u64, Box<dyn BufRead + Send>)>,
+    current: Option<(Arc<str>, u64, Box<dyn EventRead>)>,
     max_event_bytes: usize,
 }
 
@@ -295,6 +312,16 @@ pub fn event_lines(paths: Vec<String>, max_event_bytes: usize) -> EventLines {
         paths: paths.into_iter(),
         current: None,
         max_event_bytes,
+    }
+}
+
+impl EventLines {
+    /// Whether the input read so far is used up, so that the next event
+    /// may be a wait away: the moment to flush what was printed.
+    pub fn drained(&self) -> bool {
+        self.current
+            .as_ref()
+            .is_none_or(|(_, _, reader)| reader.drained())
     }
 }
 
@@ -388,7 +415,12 @@ mod tests {
     fn batches_end_by_bytes_as_well_as_lines() {
         let line = "x".repeat(100_000);
         let text: String = (0..100).map(|_| format!("{line}\n")).collect();
-        let reader: Box<dyn BufRead + Send> = Box::new(io::Cursor::new(text.into_bytes()));
+        // One buffer holds the whole input, so only the limits end batches.
+        let capacity = text.len() + 1;
+        let reader: Box<dyn EventRead> = Box::new(BufReader::with_capacity(
+            capacity,
+            io::Cursor::new(text.into_bytes()),
+        ));
         let mut sizes = Vec::new();
         read_batches("f", reader, 0, 1 << 20, |batch| {
             sizes.push(batch.data.len());
@@ -400,5 +432,35 @@ mod tests {
             sizes.iter().all(|&s| s <= BATCH_BYTES + 100_000),
             "{sizes:?}"
         );
+        assert!(sizes[0] >= BATCH_BYTES, "{sizes:?}");
+    }
+
+    /// A reader that hands out one line per read, as a pipe fed by
+    /// `tail -f` does.
+    struct LineAtATime(std::collections::VecDeque<Vec<u8>>);
+
+    impl Read for LineAtATime {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let Some(line) = self.0.pop_front() else {
+                return Ok(0);
+            };
+            buf[..line.len()].copy_from_slice(&line);
+            Ok(line.len())
+        }
+    }
+
+    #[test]
+    fn a_live_pipe_is_batched_as_its_lines_arrive() {
+        let lines = (0..5)
+            .map(|i| format!("{{\"n\": {i}}}\n").into_bytes())
+            .collect();
+        let reader: Box<dyn EventRead> = Box::new(BufReader::new(LineAtATime(lines)));
+        let mut batches = Vec::new();
+        read_batches("-", reader, 0, 1 << 20, |batch| {
+            batches.push(batch.lines.len());
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(batches, [1, 1, 1, 1, 1]);
     }
 }

@@ -135,6 +135,9 @@ pub fn run(options: &MatchOptions) -> Result<ExitCode> {
                 out.write_all(&output)?;
                 next_seq += 1;
             }
+            // Each batch's lines go out when it is done, so a live pipe
+            // is filtered as it flows.
+            out.flush()?;
         }
         if let Some(bar) = &progress {
             bar.set_position(read.load(Ordering::Relaxed));
@@ -159,12 +162,12 @@ pub fn run(options: &MatchOptions) -> Result<ExitCode> {
         let rules: Vec<String> = names
             .iter()
             .zip(&per_rule)
-            .filter_map(|(name, n)| Some(format!("{}: {n}", name.as_ref()?)))
+            .filter_map(|(name, n)| Some(format!("{}:{n}", name.as_ref()?)))
             .collect();
         writeln!(
             out,
-            "{{\"events\": {events}, \"invalid\": {invalid}, \"rules\": {{{}}}}}",
-            rules.join(", ")
+            "{{\"events\":{events},\"invalid\":{invalid},\"rules\":{{{}}}}}",
+            rules.join(",")
         )?;
     }
     out.flush()?;
@@ -242,7 +245,7 @@ fn worker(
                     let reason = serde_json::to_string(&oversized.to_string()).unwrap_or_default();
                     let _ = writeln!(
                         result.output,
-                        "{{\"file\": {file}, \"line\": {line}, \"error\": {reason}}}"
+                        "{{\"file\":{file},\"line\":{line},\"error\":{reason}}}"
                     );
                 }
                 continue;
@@ -263,8 +266,8 @@ fn worker(
                     if per_event {
                         let _ = writeln!(
                             result.output,
-                            "{{\"file\": {file}, \"line\": {line}, \"rules\": [{}]}}",
-                            listed.join(", ")
+                            "{{\"file\":{file},\"line\":{line},\"rules\":[{}]}}",
+                            listed.join(",")
                         );
                     }
                 }
@@ -274,7 +277,7 @@ fn worker(
                         let reason = serde_json::to_string(error.reason()).unwrap_or_default();
                         let _ = writeln!(
                             result.output,
-                            "{{\"file\": {file}, \"line\": {line}, \"error\": {reason}}}"
+                            "{{\"file\":{file},\"line\":{line},\"error\":{reason}}}"
                         );
                     }
                 }

@@ -59,7 +59,11 @@ pub struct ReplayOptions {
     /// The bus of a JSON Lines file (an archive knows its own).
     #[arg(long, default_value = "default", value_parser = crate::checks::bus_name)]
     pub event_bus: String,
-    /// Seconds to wait for out-of-order events in a JSON Lines file.
+    /// Seconds to wait for out-of-order events in a JSON Lines file. Events
+    /// are replayed by minute of event time, each minute once events more
+    /// than this much newer have been read; an event that comes after its
+    /// minute was replayed is replayed at once and counted in the summary's
+    /// `late_events`.
     #[arg(long = "lateness", value_name = "SECONDS", default_value_t = 600)]
     pub lateness_seconds: i64,
     /// Matching threads for --dry-run (default: every core).
@@ -125,6 +129,8 @@ struct ReadTotals {
     late_events: u64,
     /// Events that could not be read (damaged segments, no time, too large).
     unreadable: u64,
+    /// Events of a plain file that already carried `replay-name`.
+    already_replayed: u64,
     corrupt_segments: Vec<CorruptSegment>,
     /// The time of the last event replayed, and how many events of the
     /// window at that time came up to it (skipped ones included).
@@ -239,13 +245,14 @@ pub fn run(options: &ReplayOptions) -> Result<ExitCode> {
         matched,
         late_events: totals.late_events,
         unreadable: totals.unreadable,
+        already_replayed: totals.already_replayed,
         corrupt_segments,
         stopped,
         seconds: (seconds * 1000.0).round() / 1000.0,
         events_per_second: (totals.events as f64 / seconds.max(1e-9)).round(),
         rules,
     };
-    println!("{}", serde_json::to_string_pretty(&summary)?);
+    println!("{}", serde_json::to_string(&summary)?);
     if let Some(reason) = &totals.stopped {
         eprintln!("sluice: the replay stopped: {reason}");
         if let Some((time, at_time)) = totals.last {
@@ -270,9 +277,15 @@ struct Summary<'a> {
     dry_run: bool,
     events: u64,
     matched: u64,
+    /// Events of a plain file that came after their minute of event time
+    /// had been replayed (more than `--lateness` seconds out of order):
+    /// replayed at once, out of order.
     late_events: u64,
     /// Events in the window that could not be read.
     unreadable: u64,
+    /// Events of a plain file skipped because they already carried
+    /// `replay-name`: a replayed event is never replayed again.
+    already_replayed: u64,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     corrupt_segments: Vec<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -395,6 +408,7 @@ impl Source {
                 }
                 totals.late_events = events.late_events();
                 totals.unreadable = events.unreadable;
+                totals.already_replayed = events.already_replayed;
                 outcome
             }
         };
@@ -421,8 +435,9 @@ struct ReadPlan {
 }
 
 /// The window's events from plain JSON Lines files, in one-minute-bucket
-/// order (see [`BucketOrder`]). Events without an RFC 3339 `time` are
-/// skipped with a message; replayed events are never replayed again.
+/// order (see [`BucketOrder`]). Events without an RFC 3339 `time`, and
+/// events that already carry `replay-name` (a replayed event is never
+/// replayed again), are skipped with a message and counted.
 struct PlainEvents {
     lines: input::EventLines,
     window: Window,
@@ -431,6 +446,8 @@ struct PlainEvents {
     finished: bool,
     /// Lines skipped: too large, or without an RFC 3339 `time`.
     unreadable: u64,
+    /// Events skipped because they already carried `replay-name`.
+    already_replayed: u64,
 }
 
 impl PlainEvents {
@@ -447,6 +464,7 @@ impl PlainEvents {
             ready: VecDeque::new(),
             finished: false,
             unreadable: 0,
+            already_replayed: 0,
         }
     }
 
@@ -493,7 +511,14 @@ impl Iterator for PlainEvents {
                 eprintln!("sluice: {path}:{line}: skipped: no RFC 3339 \"time\"");
                 continue;
             };
-            if envelope.is_some_and(|e| e.replayed) || !self.window.contains(time) {
+            if !self.window.contains(time) {
+                continue;
+            }
+            if envelope.is_some_and(|e| e.replayed) {
+                self.already_replayed += 1;
+                eprintln!(
+                    "sluice: {path}:{line}: skipped: it already carries \"replay-name\" (a replayed event is not replayed again)"
+                );
                 continue;
             }
             self.ready.extend(self.order.push(time, event));
@@ -522,6 +547,7 @@ fn dry_run(
 )> {
     let threads = options.threads();
     let mut late_events = 0;
+    let mut already_replayed = 0;
     let mut counts: ReplayCounts = match source {
         Source::Archive(archive) => {
             dry_run_archive(&archive, window, &options.name, table, bus, threads, read)?
@@ -538,6 +564,7 @@ fn dry_run(
             });
             let mut counts = dry_run_events(counted, &options.name, table, bus, threads)?;
             late_events = events.late_events();
+            already_replayed = events.already_replayed;
             counts.unreadable += events.unreadable;
             counts
         }
@@ -566,6 +593,7 @@ fn dry_run(
         events: counts.events,
         late_events,
         unreadable: counts.unreadable,
+        already_replayed,
         corrupt_segments: std::mem::take(&mut counts.corrupt_segments),
         ..ReadTotals::default()
     };

@@ -162,7 +162,7 @@ async fn deliver(
         invalid,
         rules,
     };
-    println!("{}", serde_json::to_string_pretty(&summary)?);
+    println!("{}", serde_json::to_string(&summary)?);
     // Failed deliveries are written out before anything else can fail.
     let failed = write_failures(&router, &mut failures)?;
     let logged = crate::logging::finish(log, &options.log).await;
@@ -211,7 +211,8 @@ fn dry_run(options: &RouteOptions, table: &RuleTable) -> Result<ExitCode> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let (mut events, mut invalid, mut deliveries, mut undeliverable) = (0u64, 0u64, 0u64, 0u64);
-    for item in input::event_lines(options.events.clone(), options.size.max_event_bytes) {
+    let mut lines = input::event_lines(options.events.clone(), options.size.max_event_bytes);
+    while let Some(item) = lines.next() {
         let input::EventLine { path, line, event } = item?;
         events += 1;
         let ingestion_time = format_rfc3339(SystemTime::now());
@@ -262,6 +263,9 @@ fn dry_run(options: &RouteOptions, table: &RuleTable) -> Result<ExitCode> {
         }
         serde_json::to_writer(&mut out, &record)?;
         out.write_all(b"\n")?;
+        if lines.drained() {
+            out.flush()?;
+        }
     }
     out.flush()?;
     eprintln!(

@@ -138,6 +138,38 @@ pub fn rule_summaries(
     rules
 }
 
+/// Per rule (by name), in a dry run: the events it matched or fired and,
+/// per target, how many deliveries it would have made.
+pub fn would_deliver(
+    router: &Router,
+    rule_names: &BTreeMap<String, String>,
+    target_arns: &BTreeMap<(String, String), String>,
+) -> BTreeMap<String, serde_json::Value> {
+    router
+        .metrics()
+        .snapshot()
+        .into_iter()
+        .map(|(rule_arn, snapshot)| {
+            let targets: serde_json::Map<String, serde_json::Value> = snapshot
+                .targets
+                .iter()
+                .map(|(id, t)| {
+                    let arn = target_arns
+                        .get(&(rule_arn.clone(), id.clone()))
+                        .cloned()
+                        .unwrap_or_default();
+                    let line =
+                        serde_json::json!({"arn": arn, "would_deliver": t.invocations_created});
+                    (id.clone(), line)
+                })
+                .collect();
+            let name = rule_names.get(&rule_arn).cloned().unwrap_or(rule_arn);
+            let rule = serde_json::json!({"matched": snapshot.matched_events, "targets": targets});
+            (name, rule)
+        })
+        .collect()
+}
+
 /// Writes the deliveries that reached neither target nor dead-letter queue
 /// to `out`; returns how many there were.
 pub fn write_failures(router: &Router, out: &mut FailuresFile) -> Result<usize> {

@@ -114,7 +114,11 @@ struct Print {
 
 impl Deliver for Print {
     fn deliver(&self, delivery: Delivery) -> BoxFuture<Result<(), DeliveryError>> {
-        let line = serde_json::json!({"arn": self.arn, "payload": &*delivery.payload});
+        let line = serde_json::json!({
+            "id": delivery.event_id.as_deref(),
+            "arn": self.arn,
+            "payload": &*delivery.payload,
+        });
         if let Ok(mut out) = self.out.lock() {
             let _ = writeln!(out, "{line}");
             let _ = out.flush();
@@ -196,8 +200,14 @@ fn fire(options: &RunOptions) -> Result<ExitCode> {
             .context("cannot wait for Ctrl-C")?;
         scheduler.abort();
         router.drain().await;
+        if dry_run {
+            // Nothing was delivered: say what would have been.
+            let summary = run_report::would_deliver(&router, &rule_names, &target_arns);
+            eprintln!("{}", serde_json::to_string(&summary)?);
+            return Ok(ExitCode::SUCCESS);
+        }
         let summary = run_report::rule_summaries(&router, &rule_names, &target_arns);
-        eprintln!("{}", serde_json::to_string_pretty(&summary)?);
+        eprintln!("{}", serde_json::to_string(&summary)?);
         if run_report::write_failures(&router, &mut failures_file)? > 0 {
             return Ok(ExitCode::from(2));
         }

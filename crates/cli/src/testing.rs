@@ -31,7 +31,7 @@ pub fn test_event_pattern(options: &PatternOptions) -> Result<ExitCode> {
     let event = input::inline_or_file(&options.event)?;
     match sluice_pattern::test_event_pattern(&pattern, &event) {
         Ok(result) => {
-            println!("{{\"Result\": {result}}}");
+            println!("{{\"Result\":{result}}}");
             Ok(ExitCode::from(if result { 0 } else { 1 }))
         }
         Err(error) => {
@@ -54,6 +54,16 @@ pub fn explain(options: &PatternOptions) -> Result<ExitCode> {
             return Ok(aws_error(error.error_code(), &error.message()));
         }
     };
+    // One rule for events without the envelope (spec/README.md): explain
+    // refuses what TestEventPattern refuses, in the same words.
+    if let Err(error @ sluice_pattern::TestEventPatternError::Event(_)) =
+        sluice_pattern::test_event_pattern(&pattern, &event)
+    {
+        if let Some(detail) = error.detail() {
+            eprintln!("sluice: {detail}");
+        }
+        return Ok(aws_error(error.error_code(), &error.message()));
+    }
     let explanation = matcher
         .explain(sluice_pattern::RuleId::new(0), event.as_bytes())
         .map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -19,7 +19,7 @@ fn test_event_pattern_results_and_exit_codes() {
         "--event",
         EVENT,
     ]);
-    assert_eq!(stdout(&hit), "{\"Result\": true}\n");
+    assert_eq!(stdout(&hit), "{\"Result\":true}\n");
     assert_eq!(hit.status.code(), Some(0));
 
     let miss = sluice(&[
@@ -29,7 +29,7 @@ fn test_event_pattern_results_and_exit_codes() {
         "--event",
         EVENT,
     ]);
-    assert_eq!(stdout(&miss), "{\"Result\": false}\n");
+    assert_eq!(stdout(&miss), "{\"Result\":false}\n");
     assert_eq!(miss.status.code(), Some(1));
 }
 
@@ -47,7 +47,7 @@ fn test_event_pattern_reads_files() {
         "--event",
         &format!("file://{}", event.display()),
     ]);
-    assert_eq!(stdout(&out), "{\"Result\": true}\n");
+    assert_eq!(stdout(&out), "{\"Result\":true}\n");
     let missing = sluice(&[
         "test-event-pattern",
         "--event-pattern",
@@ -174,7 +174,7 @@ fn match_counts_compressed_and_stdin_input_and_malformed_events() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(
         stdout(&out),
-        "{\"events\": 31, \"invalid\": 2, \"rules\": {\"image-failed\": 4, \"image-available\": 2, \"critical-cves\": 2, \"awaiting-approval\": 2, \"pipeline-disabled\": 2, \"pipeline-runs\": 2, \"eu-images-not-replayed\": 12, \"any-failure-or-cancel\": 9}}\n"
+        "{\"events\":31,\"invalid\":2,\"rules\":{\"image-failed\":4,\"image-available\":2,\"critical-cves\":2,\"awaiting-approval\":2,\"pipeline-disabled\":2,\"pipeline-runs\":2,\"eu-images-not-replayed\":12,\"any-failure-or-cancel\":9}}\n"
     );
     assert!(stderr(&out).contains("2 of 31 events were not valid"));
 }
@@ -953,5 +953,146 @@ fn a_processing_log_that_cannot_be_written_fails_the_command() {
         stderr(&out).contains("records could not be written"),
         "{}",
         stderr(&out)
+    );
+}
+
+/// `match` and `route --dry-run` answer each line of a live pipe before the
+/// next arrives: the test writes one event, reads its answer, and only then
+/// writes the next. Were output held until a batch filled or input ended,
+/// the read would never return (the 60 s guard only keeps the suite from
+/// hanging).
+#[test]
+fn match_and_route_stream_a_live_pipe() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    use std::time::Duration;
+    let rules = examples("routes.json");
+    let events = std::fs::read_to_string(examples("events.jsonl")).unwrap();
+    let lines: Vec<&str> = events.lines().take(6).collect();
+    for args in [
+        vec!["match", "--rules", rules.as_str(), "-"],
+        vec!["route", "--dry-run", "--rules", rules.as_str(), "-"],
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+            .args(&args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let (sender, answers) = std::sync::mpsc::channel();
+        let stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                if sender.send(line.unwrap()).is_err() {
+                    break;
+                }
+            }
+        });
+        for (i, line) in lines.iter().enumerate() {
+            writeln!(stdin, "{line}").unwrap();
+            stdin.flush().unwrap();
+            let answer = answers
+                .recv_timeout(Duration::from_secs(60))
+                .unwrap_or_else(|_| {
+                    panic!(
+                        "{args:?}: no answer to line {} while the pipe is open",
+                        i + 1
+                    )
+                });
+            let answer: serde_json::Value = serde_json::from_str(&answer).unwrap();
+            assert_eq!(answer["line"], i + 1, "{args:?}");
+        }
+        drop(stdin);
+        let code = child.wait().unwrap().code();
+        // `match` exits 1 when no event matched; lines 4 and 6 do.
+        assert_eq!(code, Some(0), "{args:?}");
+    }
+}
+
+/// A plain file replayed says what it skips: an event that already carries
+/// `replay-name`, one without a time; and counts a late event, which it
+/// still replays.
+#[test]
+fn replay_of_a_plain_file_names_what_it_skips() {
+    let dir = temp_dir("replay-skips");
+    let events = dir.join("events.jsonl");
+    let event = |id: &str, time: &str, extra: &str| {
+        format!(
+            r#"{{"id":"{id}","source":"aws.imagebuilder","detail-type":"EC2 Image Builder Image State Change","time":"{time}","region":"us-east-1"{extra},"detail":{{"state":{{"status":"FAILED"}}}}}}"#
+        )
+    };
+    let lines = [
+        event("a", "2026-09-14T07:30:00Z", ""),
+        event("b", "2026-09-14T07:31:00Z", r#","replay-name":"earlier""#),
+        r#"{"id":"c","source":"aws.imagebuilder","detail":{}}"#.to_string(),
+        event("d", "2026-09-14T09:00:00Z", ""),
+        // Its minute was replayed when the 09:00 event was read: late.
+        event("e", "2026-09-14T07:29:00Z", ""),
+    ];
+    std::fs::write(&events, lines.join("\n") + "\n").unwrap();
+    let out = sluice(&[
+        "replay",
+        "--archive",
+        events.to_str().unwrap(),
+        "--rules",
+        &examples("routes.json"),
+        "--start",
+        "2026-09-14T00:00:00Z",
+        "--end",
+        "2026-09-15T00:00:00Z",
+        "--lateness",
+        "60",
+        "--dry-run",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let summary: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(summary["events"], 3, "{summary}");
+    assert_eq!(summary["already_replayed"], 1);
+    assert_eq!(summary["unreadable"], 1);
+    assert_eq!(summary["late_events"], 1);
+    assert_eq!(summary["rules"]["image-failed-to-sns"]["matched"], 3);
+    let err = stderr(&out);
+    assert!(
+        err.contains(":2: skipped: it already carries \"replay-name\""),
+        "{err}"
+    );
+    assert!(err.contains(":3: skipped: no RFC 3339 \"time\""), "{err}");
+}
+
+/// `explain` refuses an event without the envelope exactly as
+/// `test-event-pattern` does (spec/README.md, "Events without the
+/// envelope"); `match` takes it as it is.
+#[test]
+fn the_envelope_rule_is_the_same_in_every_command() {
+    let pattern = r#"{"source": ["aws.imagebuilder"]}"#;
+    let bare = r#"{"source": "aws.imagebuilder"}"#;
+    let tested = sluice(&[
+        "test-event-pattern",
+        "--event-pattern",
+        pattern,
+        "--event",
+        bare,
+    ]);
+    let explained = sluice(&["explain", "--event-pattern", pattern, "--event", bare]);
+    assert_eq!(tested.status.code(), Some(2));
+    assert_eq!(explained.status.code(), Some(2));
+    assert_eq!(stderr(&tested), stderr(&explained));
+    assert!(stderr(&explained).contains("Parameter Event is not valid."));
+    let dir = temp_dir("envelope-rule");
+    let rules = dir.join("rules.json");
+    std::fs::write(
+        &rules,
+        format!(r#"[{{"Name": "r", "EventPattern": {pattern}}}]"#),
+    )
+    .unwrap();
+    let matched = sluice_stdin(
+        &["match", "--rules", rules.to_str().unwrap(), "-"],
+        format!("{bare}\n").as_bytes(),
+    );
+    assert_eq!(
+        stdout(&matched),
+        "{\"file\":\"-\",\"line\":1,\"rules\":[\"r\"]}\n"
     );
 }

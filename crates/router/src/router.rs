@@ -604,13 +604,8 @@ impl Router {
     pub(crate) async fn fire(&self, rule: Arc<Rule>, event: String, ingested_at: Instant) {
         let wall_clock = SystemTime::now();
         let matched = [rule];
-        let read_id = self.inner.log.is_some();
-        match plan_matched(
-            &matched,
-            event.into(),
-            &|| format_rfc3339(wall_clock),
-            read_id,
-        ) {
+        // A scheduled event is read for its id: every delivery names it.
+        match plan_matched(&matched, event.into(), &|| format_rfc3339(wall_clock), true) {
             Ok(planned) => {
                 self.start_deliveries(&matched, planned, ingested_at, None)
                     .await;
