@@ -10,6 +10,22 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow};
 use sluice_router::model::{EVENT_AGE_RANGE_SECONDS, MAX_RETRY_ATTEMPTS, Rule};
 
+/// How a delivering run retries, after the help of `route` and `replay`.
+pub const DELIVERY_HELP: &str = "\
+Delivery, as EventBridge does it: every (rule, target) pair of an event is
+delivered concurrently, at most 64 at a time per target (route:
+--concurrency), each attempt within 10 s (route: --attempt-timeout).
+Throttling, 5xx errors, timeouts and unreachable endpoints are retried with
+exponential backoff (1 s, doubling up to 300 s, plus up to as much again at
+random), by default up to each target's RetryPolicy, whose own default is
+EventBridge's: 185 retries, or 24 hours after the event arrived. Other
+errors are not retried. Bound a run with --max-retries N and
+--max-event-age SECONDS, which override every target's policy. A
+delivery that fails for good goes to the target's DeadLetterConfig queue,
+else to --failures (exit 2). SIGINT or SIGTERM ends
+the run: deliveries not yet final are written to --failures as
+\"interrupted\" (exit 130 or 143).";
+
 /// `--max-retries` and `--max-event-age`: bounds on how long a run keeps
 /// retrying a target that is down, overriding every target's RetryPolicy.
 #[derive(clap::Args, Clone, Debug, Default)]

@@ -1,6 +1,7 @@
 //! `sluice`: test EventBridge patterns offline and match events in bulk.
 //!
-//! Exit codes: 0 match (or success), 1 no match, 2 error.
+//! Exit codes: 0 match (or success), 1 no match, 2 error, 130 and 143
+//! stopped by SIGINT and SIGTERM (see [`AFTER_HELP`]).
 
 #![forbid(unsafe_code)]
 
@@ -31,11 +32,32 @@ use clap::{Parser, Subcommand};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Examples and exit codes, after the top-level help.
+const AFTER_HELP: &str = "\
+Examples:
+  sluice test-event-pattern --event-pattern file://pattern.json --event file://event.json
+  sluice explain --event-pattern file://pattern.json --event file://event.json
+  tail -f events.jsonl | sluice match --rules rules.json -
+  sluice route --dry-run --rules routes.json events.jsonl.gz
+  sluice replay --archive archives/image-events --rules routes.json \\
+      --start 2026-09-14T00:00:00Z --end 2026-09-15T00:00:00Z --dry-run
+  sluice schedule next 'cron(0 2 ? * SAT#3 *)' --count 3
+
+Exit codes:
+  0    success; for test-event-pattern, explain and match: a match
+  1    no match (test-event-pattern, explain, match)
+  2    error: an invalid pattern, rules file or argument, or deliveries that
+       reached neither their target nor a dead-letter queue
+  130  stopped by SIGINT (route, replay); deliveries not yet
+       final are written to --failures as \"interrupted\"
+  143  stopped by SIGTERM, likewise";
+
 #[derive(Parser)]
 #[command(
     name = "sluice",
     version,
-    about = "Amazon EventBridge patterns, offline and fast"
+    about = "Amazon EventBridge patterns, offline and fast",
+    after_help = AFTER_HELP
 )]
 struct Cli {
     #[command(subcommand)]
@@ -51,10 +73,12 @@ enum Command {
     /// Match files of JSON Lines events (.gz, .zst, or - for stdin) against a rules file.
     Match(matching::MatchOptions),
     /// Deliver events to the targets of the rules they match.
+    #[command(after_help = delivering::DELIVERY_HELP)]
     Route(routing::RouteOptions),
     /// Keep the events of a bus in the archives a rules file declares.
     Archive(archiving::ArchiveOptions),
     /// Replay the events of a time window from an archive or a JSON Lines file.
+    #[command(after_help = delivering::DELIVERY_HELP)]
     Replay(replaying::ReplayOptions),
     /// Follow one event through a processing log (written by --log-to).
     Log(following::FollowOptions),
