@@ -4,8 +4,8 @@
 //! stands for text that changes from run to run (timings). The commands
 //! run in a fresh directory where `examples/` is the repository's, with
 //! this build's `sluice` first on the PATH; `cargo run --release --` is
-//! that binary too. Only the test command itself and `cargo install` are
-//! not run here, and every other ```sh block must show its output.
+//! that binary too. Only the test command itself is not run here, and
+//! every other ```sh block must show its output.
 
 mod common;
 
@@ -14,13 +14,8 @@ use std::process::Command;
 
 use common::{repo, temp_dir};
 
-/// Commands the README shows without output, and why they are not run.
-const NOT_RUN: [&str; 2] = [
-    // The test suite itself.
-    "scripts/test",
-    // A second release build of the whole workspace.
-    "cargo install",
-];
+/// Commands the README shows without output: the test suite itself.
+const NOT_RUN: [&str; 1] = ["scripts/test"];
 
 /// (command block, expected output) pairs, in README order.
 fn examples(readme: &str) -> Vec<(String, String)> {

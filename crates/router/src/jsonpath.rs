@@ -11,10 +11,10 @@ pub const MAX_PATH_LEN: usize = 256;
 /// A compiled path.
 ///
 /// ```
-/// use sluice_router::{document::Node, jsonpath::JsonPath};
+/// use sluice_router::transform::JsonPath;
 /// let path = JsonPath::parse("$.detail.ids[1]").unwrap();
-/// let event = Node::parse(r#"{"detail": {"ids": ["a", "b"]}}"#).unwrap();
-/// assert_eq!(path.select(&event).unwrap().to_json(), r#""b""#);
+/// assert_eq!(path.as_str(), "$.detail.ids[1]");
+/// assert!(JsonPath::parse("detail").is_err());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JsonPath {
@@ -43,7 +43,7 @@ impl JsonPath {
     /// Compiles a path.
     ///
     /// ```
-    /// use sluice_router::jsonpath::JsonPath;
+    /// use sluice_router::transform::JsonPath;
     /// assert!(JsonPath::parse("$.detail.state-name").is_ok());
     /// assert!(JsonPath::parse("detail").is_err());
     /// ```
@@ -111,7 +111,7 @@ impl JsonPath {
     /// The path as written.
     ///
     /// ```
-    /// use sluice_router::jsonpath::JsonPath;
+    /// use sluice_router::transform::JsonPath;
     /// assert_eq!(JsonPath::parse("$.id").unwrap().as_str(), "$.id");
     /// ```
     pub fn as_str(&self) -> &str {
@@ -121,7 +121,7 @@ impl JsonPath {
     /// Whether the path selects a list of values (`*` appears in it).
     ///
     /// ```
-    /// use sluice_router::jsonpath::JsonPath;
+    /// use sluice_router::transform::JsonPath;
     /// assert!(JsonPath::parse("$.resources[*]").unwrap().has_wildcard());
     /// ```
     pub fn has_wildcard(&self) -> bool {
@@ -131,15 +131,7 @@ impl JsonPath {
     /// The value the path selects in `root`, or `None` when nothing is there.
     /// A path with `*` yields an array of every value it reaches (`None` when
     /// it reaches none).
-    ///
-    /// ```
-    /// use sluice_router::{document::Node, jsonpath::JsonPath};
-    /// let event = Node::parse(r#"{"a": [{"b": 1}, {"b": 2}, {}]}"#).unwrap();
-    /// let all = JsonPath::parse("$.a[*].b").unwrap().select(&event).unwrap();
-    /// assert_eq!(all.to_json(), "[1,2]");
-    /// assert!(JsonPath::parse("$.x").unwrap().select(&event).is_none());
-    /// ```
-    pub fn select<'a>(&self, root: &Node<'a>) -> Option<Node<'a>> {
+    pub(crate) fn select<'a>(&self, root: &Node<'a>) -> Option<Node<'a>> {
         if !self.has_wildcard() {
             let mut node = root;
             for step in &self.steps {
@@ -191,6 +183,21 @@ impl std::fmt::Display for JsonPath {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_select_members_and_indices() {
+        let path = JsonPath::parse("$.detail.ids[1]").unwrap();
+        let event = Node::parse(r#"{"detail": {"ids": ["a", "b"]}}"#).unwrap();
+        assert_eq!(path.select(&event).unwrap().to_json(), r#""b""#);
+    }
+
+    #[test]
+    fn a_wildcard_selects_every_value_it_reaches() {
+        let event = Node::parse(r#"{"a": [{"b": 1}, {"b": 2}, {}]}"#).unwrap();
+        let all = JsonPath::parse("$.a[*].b").unwrap().select(&event).unwrap();
+        assert_eq!(all.to_json(), "[1,2]");
+        assert!(JsonPath::parse("$.x").unwrap().select(&event).is_none());
+    }
 
     #[test]
     fn parses_the_accepted_forms() {

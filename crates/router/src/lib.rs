@@ -63,10 +63,13 @@ pub mod clock;
 pub mod completion;
 pub mod deliver;
 pub mod delivery_state;
+/// The order- and lexeme-preserving JSON tree of input shaping, shared with
+/// `sluice-targets` and the fuzz targets; not part of the supported API.
+#[doc(hidden)]
 pub mod document;
 pub mod execution_name;
 pub mod files;
-pub mod jsonpath;
+mod jsonpath;
 pub mod load;
 pub mod metrics;
 pub mod model;

@@ -4,7 +4,7 @@
 //! included, are in `spec/README.md` and `spec/input-transformer.jsonl`.
 
 use crate::document::{Node, decode_str};
-use crate::jsonpath::JsonPath;
+pub use crate::jsonpath::{JsonPath, JsonPathError};
 use crate::validation::ValidationError;
 
 /// Most entries an InputPathsMap may have.
