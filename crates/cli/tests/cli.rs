@@ -1096,3 +1096,63 @@ fn the_envelope_rule_is_the_same_in_every_command() {
         "{\"file\":\"-\",\"line\":1,\"rules\":[\"r\"]}\n"
     );
 }
+
+/// `schedule run --dry-run` prints each delivery with the Scheduled
+/// Event's id and, stopped, a summary of what would have been delivered:
+/// nothing in it says `delivered`. (A cron of every minute fires within a
+/// minute of the start; the 120 s guard only keeps the suite from hanging.)
+#[test]
+fn schedule_run_dry_run_reports_what_it_would_deliver() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    use std::time::Duration;
+    let dir = temp_dir("schedule-dry-run");
+    let rules = dir.join("rules.json");
+    std::fs::write(
+        &rules,
+        r#"[{"Name": "every-minute", "ScheduleExpression": "cron(* * * * ? *)",
+             "Targets": [{"Id": "q", "Arn": "arn:aws:sqs:us-east-1:123456789012:ticks"}]}]"#,
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args([
+            "schedule",
+            "run",
+            "--rules",
+            rules.to_str().unwrap(),
+            "--dry-run",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (sender, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let _ = sender.send(line.unwrap());
+        }
+    });
+    let line = lines
+        .recv_timeout(Duration::from_secs(120))
+        .expect("a scheduled delivery within two minutes");
+    let delivery: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(delivery["arn"], "arn:aws:sqs:us-east-1:123456789012:ticks");
+    let payload: serde_json::Value =
+        serde_json::from_str(delivery["payload"].as_str().unwrap()).unwrap();
+    assert_eq!(payload["detail-type"], "Scheduled Event");
+    assert_eq!(delivery["id"], payload["id"]);
+    assert!(delivery["id"].as_str().is_some_and(|id| !id.is_empty()));
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let summary = err.lines().last().unwrap();
+    let summary: serde_json::Value = serde_json::from_str(summary).unwrap();
+    assert!(summary["every-minute"]["targets"]["q"]["would_deliver"].as_u64() >= Some(1));
+    assert!(!summary.to_string().contains("delivered\""), "{summary}");
+}
