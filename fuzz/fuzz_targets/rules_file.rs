@@ -8,11 +8,11 @@
 
 use libfuzzer_sys::fuzz_target;
 use sluice_router::arn::TargetKind;
-use sluice_router::plan;
 use sluice_router::load::{Parameters, parse_rules};
 use sluice_router::model::Environment;
-use sluice_router::target_parameters::document_parameters;
+use sluice_router::plan;
 use sluice_router::table::RuleTable;
+use sluice_router::target_parameters::document_parameters;
 
 const EVENT: &[u8] = br#"{"version":"0","id":"e1","detail-type":"EC2 Image Builder Image State Change","source":"aws.imagebuilder","account":"123456789012","time":"2026-11-25T10:00:00Z","region":"us-east-1","resources":["arn:aws:imagebuilder:us-east-1:123456789012:image/a/1.0.0/1"],"detail":{"state":{"status":"FAILED","reason":"x"},"n":1.50,"list":[1,"two",{"three":3}]}}"#;
 

@@ -52,7 +52,11 @@ fuzz_target!(|data: &[u8]| {
     let expected: Result<Vec<usize>, ()> = PATTERNS
         .iter()
         .enumerate()
-        .map(|(i, p)| reference::matches(p, data).map(|m| m.then_some(i)).map_err(|_| ()))
+        .map(|(i, p)| {
+            reference::matches(p, data)
+                .map(|m| m.then_some(i))
+                .map_err(|_| ())
+        })
         .collect::<Result<Vec<_>, _>>()
         .map(|v| v.into_iter().flatten().collect());
     match (&got, &expected) {

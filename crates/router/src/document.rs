@@ -35,12 +35,6 @@ pub struct DocumentError {
 
 impl<'a> Node<'a> {
     /// Parses a whole JSON document.
-    ///
-    /// ```
-    /// use sluice_router::document::Node;
-    /// let doc = Node::parse(r#"{"b": 1.50, "a": [true]}"#).unwrap();
-    /// assert_eq!(doc.to_json(), r#"{"b":1.50,"a":[true]}"#);
-    /// ```
     pub fn parse(text: &'a str) -> Result<Node<'a>, DocumentError> {
         let mut parser = Parser {
             src: text,
@@ -59,12 +53,6 @@ impl<'a> Node<'a> {
 
     /// The value of the last member named `key` (the last duplicate wins, as
     /// in pattern matching), if this is an object that has one.
-    ///
-    /// ```
-    /// use sluice_router::document::Node;
-    /// let doc = Node::parse(r#"{"a": 1, "a": 2}"#).unwrap();
-    /// assert_eq!(doc.get("a"), Some(&Node::Scalar("2")));
-    /// ```
     pub fn get(&self, key: &str) -> Option<&Node<'a>> {
         let Node::Object(members) = self else {
             return None;
@@ -77,12 +65,6 @@ impl<'a> Node<'a> {
     }
 
     /// Compact JSON text of this value (no insignificant whitespace).
-    ///
-    /// ```
-    /// use sluice_router::document::Node;
-    /// let doc = Node::parse(r#"[ "x\n", { "k" : null } ]"#).unwrap();
-    /// assert_eq!(doc.to_json(), r#"["x\n",{"k":null}]"#);
-    /// ```
     pub fn to_json(&self) -> String {
         let mut out = String::new();
         self.write_json(&mut out);
@@ -137,12 +119,6 @@ impl<'a> Node<'a> {
     /// Text of this value as EventBridge writes it inside a string template:
     /// strings without quotes, objects and arrays with every quote removed
     /// (`{acc_id:0a787ecb,sf_id:baz}`, `[HIGH]`), other values as JSON.
-    ///
-    /// ```
-    /// use sluice_router::document::Node;
-    /// let doc = Node::parse(r#"{"ids": ["a", "b"], "n": 2}"#).unwrap();
-    /// assert_eq!(doc.to_unquoted_text(), "{ids:[a,b],n:2}");
-    /// ```
     pub fn to_unquoted_text(&self) -> String {
         let mut out = String::new();
         self.write(&mut out, false);
@@ -152,12 +128,6 @@ impl<'a> Node<'a> {
 
 /// Decodes the raw text between a JSON string's quotes. The text was checked
 /// by the parser, so decoding cannot fail; a malformed escape is kept as is.
-///
-/// ```
-/// use sluice_router::document::{Node, decode_str};
-/// let Node::String(raw) = Node::parse(r#""tab\there""#).unwrap() else { unreachable!() };
-/// assert_eq!(decode_str(raw), "tab\there");
-/// ```
 pub fn decode_str(raw: &str) -> Cow<'_, str> {
     if !raw.contains('\\') {
         return Cow::Borrowed(raw);
@@ -356,12 +326,6 @@ impl<'a> Parser<'a> {
 
 /// Checks that `text` is one JSON document and returns it without
 /// insignificant whitespace, keeping member order and number lexemes.
-///
-/// ```
-/// use sluice_router::document::minify;
-/// assert_eq!(minify("{ \"a\" : [1, 2.0] }").unwrap(), r#"{"a":[1,2.0]}"#);
-/// assert!(minify("{\"a\": }").is_err());
-/// ```
 pub fn minify(text: &str) -> Result<String, DocumentError> {
     Ok(Node::parse(text)?.to_json())
 }
@@ -369,6 +333,44 @@ pub fn minify(text: &str) -> Result<String, DocumentError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parsing_keeps_member_order_and_number_lexemes() {
+        let doc = Node::parse(r#"{"b": 1.50, "a": [true]}"#).unwrap();
+        assert_eq!(doc.to_json(), r#"{"b":1.50,"a":[true]}"#);
+    }
+
+    #[test]
+    fn the_last_duplicate_member_wins() {
+        let doc = Node::parse(r#"{"a": 1, "a": 2}"#).unwrap();
+        assert_eq!(doc.get("a"), Some(&Node::Scalar("2")));
+    }
+
+    #[test]
+    fn json_text_is_compact() {
+        let doc = Node::parse(r#"[ "x\n", { "k" : null } ]"#).unwrap();
+        assert_eq!(doc.to_json(), r#"["x\n",{"k":null}]"#);
+    }
+
+    #[test]
+    fn unquoted_text_drops_every_quote() {
+        let doc = Node::parse(r#"{"ids": ["a", "b"], "n": 2}"#).unwrap();
+        assert_eq!(doc.to_unquoted_text(), "{ids:[a,b],n:2}");
+    }
+
+    #[test]
+    fn strings_decode_their_escapes() {
+        let Node::String(raw) = Node::parse(r#""tab\there""#).unwrap() else {
+            unreachable!()
+        };
+        assert_eq!(decode_str(raw), "tab\there");
+    }
+
+    #[test]
+    fn minify_checks_and_compacts() {
+        assert_eq!(minify("{ \"a\" : [1, 2.0] }").unwrap(), r#"{"a":[1,2.0]}"#);
+        assert!(minify("{\"a\": }").is_err());
+    }
 
     #[test]
     fn keeps_order_duplicates_and_lexemes() {

@@ -63,14 +63,12 @@ pub mod clock;
 pub mod completion;
 pub mod deliver;
 pub mod delivery_state;
-/// The order- and lexeme-preserving JSON tree of input shaping, shared with
-/// `sluice-targets` and the fuzz targets; not part of the supported API.
-#[doc(hidden)]
-pub mod document;
+mod document;
 pub mod execution_name;
 pub mod files;
 mod jsonpath;
 pub mod load;
+pub mod log_payload;
 pub mod metrics;
 pub mod model;
 pub mod plan;

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use sluice_pattern::EventError;
 
 use crate::clock::parse_rfc3339;
+pub use crate::document::DocumentError;
 use crate::document::{Node, decode_str};
 use crate::model::{Rule, Target};
 use crate::table::{RuleTable, Scratch};
@@ -27,7 +28,7 @@ pub enum RouteError {
     NotUtf8,
     /// Valid for matching but not readable as a document (too deep).
     #[error("the event cannot be read: {0}")]
-    Document(#[from] crate::document::DocumentError),
+    Document(#[from] DocumentError),
 }
 
 /// A delivery as it would be made: the input of `sluice route --dry-run`.

@@ -12,33 +12,45 @@ pub const MAX_INPUT_PATHS: usize = 100;
 /// Longest InputTemplate and longest constant Input, in characters.
 pub const MAX_TEMPLATE_LEN: usize = 8192;
 
-/// Everything a payload can be built from: the event and the rule it matched.
+/// An event to shape, as received, with the rule it matched.
 ///
 /// ```
-/// use sluice_router::{document::Node, transform::EventContext};
-/// let text = r#"{"id": "1", "detail": {}}"#;
-/// let event = Node::parse(text).unwrap();
-/// let context = EventContext {
-///     event: &event,
-///     event_text: text,
+/// use sluice_router::transform::{EventText, InputShape};
+/// let shape = InputShape::compile("t1", None, Some("$.detail"), None).unwrap();
+/// let event = EventText {
+///     text: r#"{"id": "1", "detail": {"state": "AVAILABLE"}}"#,
 ///     rule_arn: "arn:aws:events:us-east-1:123456789012:rule/r",
 ///     rule_name: "r",
 ///     ingestion_time: "2026-11-25T10:00:00Z",
 /// };
-/// assert_eq!(context.rule_name, "r");
+/// assert_eq!(shape.render_text(&event).unwrap(), r#"{"state":"AVAILABLE"}"#);
 /// ```
 #[derive(Debug, Clone, Copy)]
-pub struct EventContext<'e, 'a> {
-    /// The parsed event.
-    pub event: &'e Node<'a>,
+pub struct EventText<'a> {
     /// The event as received.
-    pub event_text: &'a str,
+    pub text: &'a str,
     /// ARN of the matched rule (`<aws.events.rule-arn>`).
-    pub rule_arn: &'e str,
+    pub rule_arn: &'a str,
     /// Name of the matched rule (`<aws.events.rule-name>`).
-    pub rule_name: &'e str,
+    pub rule_name: &'a str,
     /// When the event was taken in (`<aws.events.event.ingestion-time>`).
-    pub ingestion_time: &'e str,
+    pub ingestion_time: &'a str,
+}
+
+/// Everything a payload is built from: the parsed event and the rule it
+/// matched (planning parses an event once for all its targets).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EventContext<'e, 'a> {
+    /// The parsed event.
+    pub(crate) event: &'e Node<'a>,
+    /// The event as received.
+    pub(crate) event_text: &'a str,
+    /// ARN of the matched rule (`<aws.events.rule-arn>`).
+    pub(crate) rule_arn: &'e str,
+    /// Name of the matched rule (`<aws.events.rule-name>`).
+    pub(crate) rule_name: &'e str,
+    /// When the event was taken in (`<aws.events.event.ingestion-time>`).
+    pub(crate) ingestion_time: &'e str,
 }
 
 /// Why no payload could be built for one event. EventBridge drops such
@@ -52,6 +64,10 @@ pub enum TransformError {
     /// object or array placed inside quotes, or a value with a `"`).
     #[error("the InputTemplate filled with this event is not valid JSON: {0}")]
     InvalidJson(String),
+    /// The event given to [`InputShape::render_text`] cannot be read as
+    /// JSON (planning only shapes events that matched, which can).
+    #[error("the event cannot be read: {0}")]
+    InvalidEvent(String),
 }
 
 impl TransformError {
@@ -65,6 +81,7 @@ impl TransformError {
         match self {
             TransformError::PathNotFound(_) => "INPUT_PATH_NOT_FOUND",
             TransformError::InvalidJson(_) => "INVALID_JSON",
+            TransformError::InvalidEvent(_) => "INVALID_EVENT",
         }
     }
 }
@@ -72,15 +89,10 @@ impl TransformError {
 /// The input shaping of one target.
 ///
 /// ```
-/// use sluice_router::{document::Node, transform::{EventContext, InputShape}};
-/// let shape = InputShape::compile("t1", None, Some("$.detail"), None).unwrap();
-/// let text = r#"{"id": "1", "detail": {"state": "AVAILABLE"}}"#;
-/// let event = Node::parse(text).unwrap();
-/// let context = EventContext {
-///     event: &event, event_text: text, rule_arn: "arn", rule_name: "r",
-///     ingestion_time: "2026-11-25T10:00:00Z",
-/// };
-/// assert_eq!(shape.render(&context).unwrap(), r#"{"state":"AVAILABLE"}"#);
+/// use sluice_router::transform::{EventText, InputShape};
+/// let shape = InputShape::compile("t1", Some(r#"{"fixed": true}"#), None, None).unwrap();
+/// let event = EventText { text: "{}", rule_arn: "arn", rule_name: "r", ingestion_time: "t" };
+/// assert_eq!(shape.render_text(&event).unwrap(), r#"{"fixed": true}"#);
 /// ```
 #[derive(Debug, Clone)]
 pub enum InputShape {
@@ -154,8 +166,25 @@ impl InputShape {
         matches!(self, InputShape::Path(_) | InputShape::Transformer(_))
     }
 
-    /// The payload for one event.
-    pub fn render(&self, context: &EventContext<'_, '_>) -> Result<String, TransformError> {
+    /// The payload for one event given as text (see [`EventText`]).
+    pub fn render_text(&self, event: &EventText<'_>) -> Result<String, TransformError> {
+        let document = match self {
+            InputShape::WholeEvent => return Ok(event.text.trim().to_string()),
+            InputShape::Constant(text) => return Ok(text.to_string()),
+            _ => Node::parse(event.text.trim())
+                .map_err(|e| TransformError::InvalidEvent(e.to_string()))?,
+        };
+        self.render(&EventContext {
+            event: &document,
+            event_text: event.text,
+            rule_arn: event.rule_arn,
+            rule_name: event.rule_name,
+            ingestion_time: event.ingestion_time,
+        })
+    }
+
+    /// The payload for one parsed event.
+    pub(crate) fn render(&self, context: &EventContext<'_, '_>) -> Result<String, TransformError> {
         match self {
             InputShape::WholeEvent => Ok(context.event_text.trim().to_string()),
             InputShape::Constant(text) => Ok(text.to_string()),
@@ -171,17 +200,16 @@ impl InputShape {
 /// A compiled InputTransformer: named paths and a template.
 ///
 /// ```
-/// use sluice_router::{document::Node, transform::{EventContext, InputTransformer}};
+/// use sluice_router::transform::{EventText, InputShape, InputTransformer};
 /// let paths = [("state".to_string(), "$.detail.state".to_string())];
 /// let transformer =
 ///     InputTransformer::compile("t1", &paths, r#"{"state": <state>, "rule": <aws.events.rule-name>}"#).unwrap();
-/// let text = r#"{"detail": {"state": "FAILED"}}"#;
-/// let event = Node::parse(text).unwrap();
-/// let context = EventContext {
-///     event: &event, event_text: text, rule_arn: "arn", rule_name: "failures",
+/// let event = EventText {
+///     text: r#"{"detail": {"state": "FAILED"}}"#, rule_arn: "arn", rule_name: "failures",
 ///     ingestion_time: "2026-11-25T10:00:00Z",
 /// };
-/// assert_eq!(transformer.render(&context).unwrap(), r#"{"state":"FAILED","rule":"failures"}"#);
+/// let shape = InputShape::Transformer(transformer);
+/// assert_eq!(shape.render_text(&event).unwrap(), r#"{"state":"FAILED","rule":"failures"}"#);
 /// ```
 #[derive(Debug, Clone)]
 pub struct InputTransformer {
@@ -310,7 +338,7 @@ impl InputTransformer {
     }
 
     /// Fills the template from one event.
-    pub fn render(&self, context: &EventContext<'_, '_>) -> Result<String, TransformError> {
+    pub(crate) fn render(&self, context: &EventContext<'_, '_>) -> Result<String, TransformError> {
         let values: Vec<Option<Node<'_>>> = self
             .paths
             .iter()

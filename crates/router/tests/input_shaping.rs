@@ -6,8 +6,7 @@
 use std::path::PathBuf;
 
 use serde_json::Value;
-use sluice_router::document::Node;
-use sluice_router::transform::{EventContext, InputShape};
+use sluice_router::transform::{EventText, InputShape};
 
 fn spec_file(name: &str) -> Vec<Value> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -39,15 +38,13 @@ fn run(case: &Value) -> Result<Result<String, String>, String> {
     let shape = InputShape::compile("t1", text("input"), text("input_path"), transformer)
         .map_err(|e| e.message().to_string())?;
     let event_text = text("event").expect("every case has an event");
-    let event = Node::parse(event_text).expect("case events are valid JSON");
-    let context = EventContext {
-        event: &event,
-        event_text,
+    let event = EventText {
+        text: event_text,
         rule_arn: "arn:aws:events:us-east-1:123456789012:rule/test-rule",
         rule_name: "test-rule",
         ingestion_time: "2026-11-25T10:00:00Z",
     };
-    Ok(shape.render(&context).map_err(|e| e.to_string()))
+    Ok(shape.render_text(&event).map_err(|e| e.to_string()))
 }
 
 fn check_file(name: &str) {
@@ -86,19 +83,20 @@ fn input_path_cases() {
 #[test]
 fn constant_input_and_whole_event() {
     let event_text = r#" {"id": "1", "detail": {}} "#;
-    let event = Node::parse(event_text).unwrap();
-    let context = EventContext {
-        event: &event,
-        event_text,
+    let context = EventText {
+        text: event_text,
         rule_arn: "arn",
         rule_name: "r",
         ingestion_time: "t",
     };
     let constant = InputShape::compile("t1", Some(r#"{"fixed": true}"#), None, None).unwrap();
-    assert_eq!(constant.render(&context).unwrap(), r#"{"fixed": true}"#);
+    assert_eq!(
+        constant.render_text(&context).unwrap(),
+        r#"{"fixed": true}"#
+    );
     let whole = InputShape::compile("t1", None, None, None).unwrap();
     assert_eq!(
-        whole.render(&context).unwrap(),
+        whole.render_text(&context).unwrap(),
         r#"{"id": "1", "detail": {}}"#
     );
     let err = InputShape::compile("t1", Some("{not json"), None, None).unwrap_err();

@@ -23,8 +23,8 @@ use aws_sdk_cloudwatchlogs::Client;
 use aws_sdk_cloudwatchlogs::error::ProvideErrorMetadata;
 use aws_sdk_cloudwatchlogs::types::InputLogEvent;
 use sluice_router::arn::Arn;
-use sluice_router::clock::{format_epoch_seconds, parse_rfc3339};
-use sluice_router::document::{Node, decode_str};
+use sluice_router::clock::format_epoch_seconds;
+use sluice_router::log_payload::read_log_payload;
 use sluice_router::{Delivery, DeliveryError};
 
 use crate::batch::{Batched, SendBatch};
@@ -79,8 +79,10 @@ fn describe(ms: i64) -> String {
 
 /// The log event for `delivery`, or why CloudWatch Logs would refuse it.
 fn entry(delivery: &Delivery, now_ms: i64) -> Result<Entry, DeliveryError> {
-    let (message, stated) = match shaped_log_event(&delivery.payload)? {
-        Some((message, timestamp)) => (message, Some(timestamp)),
+    let shaped = read_log_payload(&delivery.payload)
+        .map_err(|e| DeliveryError::client("InvalidLogEventTimestamp", e.to_string()))?;
+    let (message, stated) = match shaped {
+        Some(shaped) => (shaped.message, Some(shaped.timestamp_ms)),
         None => (delivery.payload.to_string(), None),
     };
     let timestamp_ms = stated
@@ -121,51 +123,6 @@ fn entry(delivery: &Delivery, now_ms: i64) -> Result<Entry, DeliveryError> {
         timestamp_ms,
         message,
     })
-}
-
-/// A payload of exactly `{"timestamp": …, "message": …}`: its message (a
-/// string as is, anything else as JSON text) and timestamp. `None` for any
-/// other payload, which is the message itself.
-fn shaped_log_event(payload: &str) -> Result<Option<(String, i64)>, DeliveryError> {
-    // Most payloads are whole events: no need to parse those.
-    if !(payload.contains("\"timestamp\"") && payload.contains("\"message\"")) {
-        return Ok(None);
-    }
-    let Ok(Node::Object(members)) = Node::parse(payload) else {
-        return Ok(None);
-    };
-    let [(first, first_value), (second, second_value)] = members.as_slice() else {
-        return Ok(None);
-    };
-    let (timestamp, message) = match (*first, *second) {
-        ("timestamp", "message") => (first_value, second_value),
-        ("message", "timestamp") => (second_value, first_value),
-        _ => return Ok(None),
-    };
-    let timestamp_ms = match timestamp {
-        Node::Scalar(number) => number.parse::<i64>().ok(),
-        Node::String(raw) => {
-            let text = decode_str(raw);
-            text.parse::<i64>()
-                .ok()
-                .or_else(|| parse_rfc3339(&text).map(|s| s * 1000))
-        }
-        _ => None,
-    }
-    .ok_or_else(|| {
-        DeliveryError::client(
-            "InvalidLogEventTimestamp",
-            format!(
-                "the payload's \"timestamp\" ({}) is neither epoch milliseconds nor an RFC 3339 time",
-                timestamp.to_json()
-            ),
-        )
-    })?;
-    let message = match message {
-        Node::String(raw) => decode_str(raw).into_owned(),
-        other => other.to_json(),
-    };
-    Ok(Some((message, timestamp_ms)))
 }
 
 /// Splits one stream's entries (indexes into `entries`, sorted by time)
