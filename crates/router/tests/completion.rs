@@ -10,12 +10,15 @@ use std::task::Poll;
 use std::time::Duration;
 
 use sluice_router::{
-    DeliveryError, DeliveryKey, DeliveryResult, DeliveryState, EventOutcome, RouteOptions, Router,
-    RouterSettings,
+    Completion, DeliveryError, DeliveryKey, DeliveryResult, DeliveryState, EventOutcome,
+    RouteOptions, Router, RouterSettings,
 };
 
 mod common;
-use common::{Behaviour, Fakes, arn, attributes, event, router, router_with, settings};
+use common::{
+    Behaviour, Fakes, arn, attributes, down_with_dead_letters_and_up, event, router, router_with,
+    settings,
+};
 
 const RULE_ARN: &str = "arn:aws:events:us-east-1:123456789012:rule/all";
 
@@ -192,19 +195,29 @@ async fn interrupted_after(
     (restored.into_iter().collect(), ingested_ms)
 }
 
+/// Routes event 3 again on `router`, resuming the deliveries of `states`.
+async fn resumed(
+    router: &Router,
+    states: HashMap<DeliveryKey, DeliveryState>,
+    ingested_ms: u64,
+) -> Completion {
+    let options = RouteOptions {
+        ingested_ms: Some(ingested_ms),
+        resume: Some(states),
+    };
+    router
+        .route_tracked("default", event(3).as_bytes(), &options)
+        .await
+        .unwrap()
+}
+
+/// [`resumed`], waited out.
 async fn resume(
     router: &Router,
     states: HashMap<DeliveryKey, DeliveryState>,
     ingested_ms: u64,
 ) -> EventOutcome {
-    let options = RouteOptions {
-        ingested_ms: Some(ingested_ms),
-        resume: Some(states),
-    };
-    let completion = router
-        .route_tracked("default", event(3).as_bytes(), &options)
-        .await
-        .unwrap();
+    let completion = resumed(router, states, ingested_ms).await;
     wait_stepping(completion.wait(), Duration::from_millis(100), || {}).await
 }
 
@@ -224,14 +237,7 @@ async fn a_resumed_delivery_continues_its_attempt_count() {
     // before the next attempt, then retries go on from the fourth attempt.
     let second = router_with(&fakes, &text, settings);
     let down = fakes.get(&arn("down"));
-    let options = RouteOptions {
-        ingested_ms: Some(ingested_ms),
-        resume: Some(states),
-    };
-    let completion = second
-        .route_tracked("default", event(3).as_bytes(), &options)
-        .await
-        .unwrap();
+    let completion = resumed(&second, states, ingested_ms).await;
     let clock = settings.clock;
     let outcome = wait_stepping(completion.wait(), Duration::from_millis(10), || {
         if clock.now_ms() < due {
@@ -309,14 +315,7 @@ async fn only_the_named_deliveries_are_resumed() {
     fakes.add(&arn("down"), |_| unavailable());
     fakes.add(&arn("dlq"), |_| Behaviour::Accept);
     fakes.add(&arn("up"), |_| Behaviour::Accept);
-    let text = format!(
-        r#"[{{"Name": "all", "EventPattern": {{"source": ["test"]}}, "Targets": [
-            {{"Id": "t", "Arn": "{}", "DeadLetterConfig": {{"Arn": "{}"}}}},
-            {{"Id": "up", "Arn": "{}"}}]}}]"#,
-        arn("down"),
-        arn("dlq"),
-        arn("up")
-    );
+    let text = down_with_dead_letters_and_up("t");
     let settings = settings();
     let (states, ingested_ms) = interrupted_after(&fakes, &text, settings, 2).await;
     assert_eq!(states.len(), 1, "the delivered target is final");
@@ -324,14 +323,7 @@ async fn only_the_named_deliveries_are_resumed() {
     let second = router_with(&fakes, &text, settings);
     // Interrupt the resumed run too, so it ends without waiting out 185
     // retries.
-    let options = RouteOptions {
-        ingested_ms: Some(ingested_ms),
-        resume: Some(states),
-    };
-    let completion = second
-        .route_tracked("default", event(3).as_bytes(), &options)
-        .await
-        .unwrap();
+    let completion = resumed(&second, states, ingested_ms).await;
     assert_eq!(completion.len(), 1);
     tokio::time::sleep(Duration::from_secs(30)).await;
     second.interrupt();

@@ -12,7 +12,9 @@ use sluice_router::table::RuleTable;
 use sluice_router::{DeliveryError, FailureKind, INTERRUPTED, Router};
 
 mod common;
-use common::{Behaviour, Fakes, arn, attributes, event, router, settings};
+use common::{
+    Behaviour, Fakes, arn, attributes, down_with_dead_letters_and_up, event, router, settings,
+};
 
 const RULE_ARN: &str = "arn:aws:events:us-east-1:123456789012:rule/all";
 
@@ -244,14 +246,7 @@ async fn an_interrupt_records_every_delivery_not_yet_final() {
     });
     fakes.add(&arn("up"), |_| Behaviour::Accept);
     fakes.add(&arn("dlq"), |_| Behaviour::Accept);
-    let rules = format!(
-        r#"[{{"Name": "all", "EventPattern": {{"source": ["test"]}}, "Targets": [
-            {{"Id": "down", "Arn": "{}", "DeadLetterConfig": {{"Arn": "{}"}}}},
-            {{"Id": "up", "Arn": "{}"}}]}}]"#,
-        arn("down"),
-        arn("dlq"),
-        arn("up")
-    );
+    let rules = down_with_dead_letters_and_up("down");
     let router = router(&fakes, &rules);
     router.route("default", event(1).as_bytes()).await.unwrap();
     // Let the first attempts and a few retries happen.

@@ -105,6 +105,21 @@ pub(crate) fn fail_entry(
     }
 }
 
+#[cfg(any(feature = "sns", feature = "sqs"))]
+/// The failed entries `(id, code, sender fault, message)` of an SQS or SNS
+/// batch call fail their deliveries; the entry ids are the deliveries'
+/// positions.
+pub(crate) fn fail_entries_by_id<'a>(
+    results: &mut [Result<(), DeliveryError>],
+    failed: impl IntoIterator<Item = (&'a str, &'a str, bool, Option<&'a str>)>,
+) {
+    for (id, code, sender_fault, message) in failed {
+        if let Ok(position) = id.parse() {
+            fail_entry(results, position, code, sender_fault, message);
+        }
+    }
+}
+
 /// Bytes a delivery adds to a batch request.
 fn size(delivery: &Delivery) -> usize {
     delivery.payload.len()

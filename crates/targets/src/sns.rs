@@ -7,7 +7,7 @@ use aws_sdk_sns::types::{MessageAttributeValue, PublishBatchRequestEntry};
 use sluice_router::arn::Arn;
 use sluice_router::{Delivery, DeliveryError};
 
-use crate::batch::{Batched, SendBatch, entries, fail_entry, fail_sent};
+use crate::batch::{Batched, SendBatch, entries, fail_entries_by_id, fail_sent};
 use crate::error::from_sdk;
 use crate::message::{MessageEntry, invalid_attribute, invalid_entry, message_entry};
 
@@ -59,20 +59,13 @@ impl SendBatch for Topic {
             .await;
         match sent {
             Err(e) => fail_sent(&mut results, &built.positions, from_sdk(e)),
-            Ok(output) => {
-                // Entry ids are the deliveries' positions.
-                for failed in output.failed() {
-                    if let Ok(position) = failed.id().parse() {
-                        fail_entry(
-                            &mut results,
-                            position,
-                            failed.code(),
-                            failed.sender_fault(),
-                            failed.message(),
-                        );
-                    }
-                }
-            }
+            Ok(output) => fail_entries_by_id(
+                &mut results,
+                output
+                    .failed()
+                    .iter()
+                    .map(|f| (f.id(), f.code(), f.sender_fault(), f.message())),
+            ),
         }
         results
     }

@@ -138,6 +138,20 @@ pub fn router_with(fakes: &Fakes, rules: &str, settings: RouterSettings) -> Rout
     .expect("fakes connect")
 }
 
+/// One rule sending every test event to two targets: `down_id` at the
+/// fake `down`, with the fake `dlq` as its dead-letter queue, and `up` at
+/// the fake `up`.
+pub fn down_with_dead_letters_and_up(down_id: &str) -> String {
+    format!(
+        r#"[{{"Name": "all", "EventPattern": {{"source": ["test"]}}, "Targets": [
+            {{"Id": "{down_id}", "Arn": "{}", "DeadLetterConfig": {{"Arn": "{}"}}}},
+            {{"Id": "up", "Arn": "{}"}}]}}]"#,
+        arn("down"),
+        arn("dlq"),
+        arn("up")
+    )
+}
+
 pub fn event(i: usize) -> String {
     format!(r#"{{"id": "e{i}", "source": "test", "detail-type": "t", "detail": {{"n": {i}}}}}"#)
 }
